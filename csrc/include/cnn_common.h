@@ -1,0 +1,35 @@
+/* Shared definitions for cnncore's C operators: the channel block, error codes, threads. */
+#ifndef CNN_COMMON_H
+#define CNN_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Activations are NCHW16c: channels in blocks of 16, the block innermost, the last block
+ * zero-padded. Every operator keeps the padded lanes of its outputs at zero. */
+#define CNN_BLOCK 16
+
+/* Return codes of operators (0 = success). The Cython layer turns them into exceptions. */
+#define CNN_OK 0
+#define CNN_ENOMEM 1   /* a temporary buffer could not be allocated */
+#define CNN_EINVAL 2   /* arguments the Python layer should have rejected */
+
+static inline int64_t cnn_blocks(int64_t channels) { return (channels + CNN_BLOCK - 1) / CNN_BLOCK; }
+static inline int64_t cnn_min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t cnn_max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* Threads: cnn_set_num_threads(n > 0) fixes the count; n <= 0 returns to the default, which is
+ * the OpenMP runtime's (OMP_NUM_THREADS, else the number of CPUs, and whatever threadpoolctl set). */
+void cnn_set_num_threads(int n);
+int cnn_get_num_threads(void);
+/* Threads to use for `work_items` independent items: never more threads than items. */
+int cnn_threads_for(int64_t work_items);
+/* Name of the OpenMP runtime library this module is linked to (e.g. "libgomp.so.1"), or "none". */
+const char* cnn_openmp_runtime(void);
+
+/* 64-byte aligned allocation (returns NULL on failure or overflow); free with cnn_free. */
+void* cnn_alloc(size_t count, size_t elem_size);
+void* cnn_calloc(size_t count, size_t elem_size);
+void cnn_free(void* p);
+
+#endif

@@ -1,0 +1,35 @@
+/* CPU feature detection and the per-operator kernel tables, filled once at import. */
+#ifndef CNN_ISA_H
+#define CNN_ISA_H
+
+#include "cnn_ukernels.h"
+
+enum { CNN_ISA_GENERIC = 0, CNN_ISA_AVX2 = 1, CNN_ISA_AVX512 = 2 };
+
+/* Highest level the CPU (and OS) supports: AVX-512 = F+BW+VL+DQ, AVX2 = AVX2+FMA. */
+int cnn_isa_detect(void);
+/* Select min(level, detected): fills every operator table; returns the level chosen. */
+int cnn_isa_select(int level);
+int cnn_isa_current(void);
+const char* cnn_isa_name(int level);
+
+typedef struct {
+    cnn_conv_fwd_ukernel fwd;
+    const char* fwd_name;
+    size_t fwd_max_pix;
+    cnn_conv_bww_ukernel bww;
+    const char* bww_name;
+    size_t bww_max_lanes;
+} cnn_conv_config;
+
+typedef struct {
+    cnn_dw_fwd_ukernel fwd;
+    const char* fwd_name;
+    cnn_dw_bww_ukernel bww;
+    const char* bww_name;
+} cnn_dwconv_config;
+
+extern cnn_conv_config cnn_conv_cfg;
+extern cnn_dwconv_config cnn_dwconv_cfg;
+
+#endif

@@ -1,0 +1,68 @@
+/* Micro-kernel signatures. A micro-kernel does one tile of work: no threads, no allocation, no
+ * shape logic. Strides are in floats. Names carry the ISA after a double underscore. */
+#ifndef CNN_UKERNELS_H
+#define CNN_UKERNELS_H
+
+#include <stddef.h>
+
+/* ---- direct convolution forward on NCHW16c, one tile = npix output pixels x 16 channels ----
+ * out[t][o] = bias[o] + sum_{c < nicb, i < kh, j < kw, l < lanes(c)}
+ *             in[c*in_icb_stride + i*in_kh_stride + j*in_kw_stride + t*in_pix_stride + l]
+ *             * w[(((c*kh + i)*kw + j)*16 + l)*16 + o]
+ * where lanes(c) = 16 except ic_last for the last block; then optionally relu.
+ * `in` points at the first input pixel of the tile (top-left tap) in a padded input.
+ * `w` is packed [nicb][kh][kw][16 in][16 out]; `bias` is 16 floats or NULL; out is npix*16. */
+typedef struct {
+    size_t nicb, kh, kw, ic_last;
+    size_t in_icb_stride, in_kh_stride, in_kw_stride, in_pix_stride;
+    int relu;
+} cnn_conv_params;
+typedef void (*cnn_conv_fwd_ukernel)(size_t npix, const float* in, const float* w,
+                                     const float* bias, float* out, const cnn_conv_params* p);
+
+/* ---- convolution backward-weights, one tile = ni input lanes x 16 output channels ----
+ * dw[(i0 + l)*16 + o] += sum_{r < nrows, t < npix} x[r*x_row_stride + t*x_pix_stride + i0 + l]
+ *                                                  * dy[r*dy_row_stride + t*16 + o]
+ * for l < ni (ni <= the kernel's max lanes). */
+typedef struct {
+    size_t nrows, npix, x_row_stride, x_pix_stride, dy_row_stride;
+} cnn_convbw_params;
+typedef void (*cnn_conv_bww_ukernel)(size_t i0, size_t ni, const float* x, const float* dy,
+                                     float* dw, const cnn_convbw_params* p);
+
+/* ---- depthwise convolution forward on NCHW16c (one 16-channel block, npix output pixels) ----
+ * out[t][l] = bias[l] + sum_{i<kh, j<kw} in[i*in_kh_stride + j*in_kw_stride + t*in_pix_stride + l]
+ *                                        * w[(i*kw + j)*16 + l];  then optionally relu. */
+typedef struct {
+    size_t kh, kw, in_kh_stride, in_kw_stride, in_pix_stride;
+    int relu;
+} cnn_dw_params;
+typedef void (*cnn_dw_fwd_ukernel)(size_t npix, const float* in, const float* w, const float* bias,
+                                   float* out, const cnn_dw_params* p);
+/* ---- depthwise backward-weights: acc[l] += sum_{t < npix} x[t*x_pix_stride + l] * dy[t*16 + l] */
+typedef void (*cnn_dw_bww_ukernel)(size_t npix, const float* x, size_t x_pix_stride,
+                                   const float* dy, float* acc);
+
+#define CNN_DECLARE_UKERNELS(isa)                                                                  \
+    void cnn_f32_conv2d_nchw16c_ukernel__##isa(size_t, const float*, const float*, const float*,   \
+                                               float*, const cnn_conv_params*);                   \
+    void cnn_f32_conv2d_bww_nchw16c_ukernel__##isa(size_t, size_t, const float*, const float*,     \
+                                                   float*, const cnn_convbw_params*);             \
+    void cnn_f32_dwconv2d_nchw16c_ukernel__##isa(size_t, const float*, const float*, const float*, \
+                                                 float*, const cnn_dw_params*);                   \
+    void cnn_f32_dwconv2d_bww_nchw16c_ukernel__##isa(size_t, const float*, size_t, const float*,  \
+                                                     float*);
+
+CNN_DECLARE_UKERNELS(avx512)
+CNN_DECLARE_UKERNELS(avx2)
+CNN_DECLARE_UKERNELS(generic)
+
+/* Largest tiles of each ISA's kernels (pixels per forward call, lanes per backward-weights call). */
+#define CNN_CONV_FWD_MAX_PIX_avx512 14
+#define CNN_CONV_FWD_MAX_PIX_avx2 6
+#define CNN_CONV_FWD_MAX_PIX_generic 8
+#define CNN_CONV_BWW_MAX_LANES_avx512 16
+#define CNN_CONV_BWW_MAX_LANES_avx2 6
+#define CNN_CONV_BWW_MAX_LANES_generic 16
+
+#endif

@@ -1,0 +1,316 @@
+/* Direct convolution on NCHW16c: forward, backward-data (the same direct kernel on the zero-
+ * upsampled, padded output gradient with transposed, flipped weights) and backward-weights.
+ * Threads split (batch, output block, output row) together, so batch 1 uses every core; the
+ * backward-weights items (output block, input block, tap) each reduce over the batch in a fixed
+ * order, so results do not depend on the thread count. */
+#include <string.h>
+
+#include "cnn_isa.h"
+#include "cnn_ops.h"
+
+/* ---------------------------------------------------------------- packing ---- */
+
+typedef struct {
+    int64_t co, ci, groups, kh, kw;   /* the convolution being packed (effective, after transpose) */
+    int64_t opg, ipg;                 /* channels per group, effective */
+    int transposed;
+    int64_t src_ipg;                  /* c_in / groups of the stored (forward) weight */
+} pack_geom;
+
+static pack_geom geom_of(const cnn_conv_desc* d, int transposed) {
+    pack_geom g;
+    g.groups = d->groups;
+    g.kh = d->kh;
+    g.kw = d->kw;
+    g.transposed = transposed;
+    g.co = transposed ? d->c_in : d->c_out;
+    g.ci = transposed ? d->c_out : d->c_in;
+    g.opg = g.co / g.groups;
+    g.ipg = g.ci / g.groups;
+    g.src_ipg = d->c_in / d->groups;
+    return g;
+}
+
+static void block_range(const pack_geom* g, int64_t ocb, int64_t* lo, int64_t* count) {
+    const int64_t oc0 = ocb * CNN_BLOCK, oc1 = cnn_min64(g->co, oc0 + CNN_BLOCK);
+    const int64_t g0 = oc0 / g->opg, g1 = (oc1 - 1) / g->opg;
+    const int64_t ic0 = g0 * g->ipg, ic1 = (g1 + 1) * g->ipg;
+    *lo = ic0 / CNN_BLOCK;
+    *count = (ic1 + CNN_BLOCK - 1) / CNN_BLOCK - *lo;
+}
+
+int64_t cnn_conv_pack_nicb_max(const cnn_conv_desc* d, int transposed) {
+    const pack_geom g = geom_of(d, transposed);
+    int64_t best = 1;
+    for (int64_t ocb = 0; ocb < cnn_blocks(g.co); ocb++) {
+        int64_t lo, count;
+        block_range(&g, ocb, &lo, &count);
+        best = cnn_max64(best, count);
+    }
+    return best;
+}
+
+/* Weight of effective output channel oc, effective input channel ic (same group), tap (i, j). */
+static float weight_at(const pack_geom* g, const float* w, int64_t oc, int64_t ic, int64_t i, int64_t j) {
+    const int64_t grp = oc / g->opg;
+    if (!g->transposed)
+        return w[((oc * g->ipg + (ic - grp * g->ipg)) * g->kh + i) * g->kw + j];
+    /* effective (oc, ic) = stored (in, out); taps flipped */
+    return w[((ic * g->src_ipg + (oc - grp * g->opg)) * g->kh + (g->kh - 1 - i)) * g->kw + (g->kw - 1 - j)];
+}
+
+void cnn_conv_pack(const cnn_conv_desc* d, const float* w, int transposed, int64_t nicb_max,
+                   int32_t* icb_lo, int32_t* nicb, float* packed) {
+    const pack_geom g = geom_of(d, transposed);
+    const int64_t ocbs = cnn_blocks(g.co), taps = g.kh * g.kw;
+    for (int64_t ocb = 0; ocb < ocbs; ocb++) {
+        int64_t lo, count;
+        block_range(&g, ocb, &lo, &count);
+        icb_lo[ocb] = (int32_t)lo;
+        nicb[ocb] = (int32_t)count;
+    }
+#pragma omp parallel for num_threads(cnn_threads_for(ocbs * nicb_max * taps / 64 + 1)) schedule(static)
+    for (int64_t ocb = 0; ocb < ocbs; ocb++) {
+        float* dst = packed + ocb * nicb_max * taps * 256;
+        memset(dst, 0, sizeof(float) * nicb_max * taps * 256);
+        for (int64_t c = 0; c < nicb[ocb]; c++)
+            for (int64_t i = 0; i < g.kh; i++)
+                for (int64_t j = 0; j < g.kw; j++)
+                    for (int64_t l = 0; l < CNN_BLOCK; l++) {
+                        const int64_t ic = (icb_lo[ocb] + c) * CNN_BLOCK + l;
+                        if (ic >= g.ci) break;
+                        for (int64_t o = 0; o < CNN_BLOCK; o++) {
+                            const int64_t oc = ocb * CNN_BLOCK + o;
+                            if (oc >= g.co) break;
+                            if (ic / g.ipg != oc / g.opg) continue;
+                            dst[(((c * g.kh + i) * g.kw + j) * CNN_BLOCK + l) * CNN_BLOCK + o] =
+                                weight_at(&g, w, oc, ic, i, j);
+                        }
+                    }
+    }
+}
+
+void cnn_conv_unpack(const cnn_conv_desc* d, const float* packed, const int32_t* icb_lo,
+                     int64_t nicb_max, float* w) {
+    const pack_geom g = geom_of(d, 0);
+    const int64_t taps = g.kh * g.kw;
+    for (int64_t oc = 0; oc < g.co; oc++) {
+        const int64_t ocb = oc / CNN_BLOCK, o = oc % CNN_BLOCK, grp = oc / g.opg;
+        for (int64_t il = 0; il < g.ipg; il++) {
+            const int64_t ic = grp * g.ipg + il;
+            const int64_t c = ic / CNN_BLOCK - icb_lo[ocb], l = ic % CNN_BLOCK;
+            for (int64_t t = 0; t < taps; t++)
+                w[(oc * g.ipg + il) * taps + t] =
+                    packed[(((ocb * nicb_max + c) * taps + t) * CNN_BLOCK + l) * CNN_BLOCK + o];
+        }
+    }
+}
+
+/* ------------------------------------------------------- padded input copy ---- */
+
+/* dst (N, CB, H + top + bottom, W + left + right, 16) zero-filled, src (N, CB, H, W, 16) copied in. */
+static float* pad_copy(const float* src, int64_t nb, int64_t h, int64_t w, int64_t top,
+                       int64_t bottom, int64_t left, int64_t right) {
+    const int64_t hp = h + top + bottom, wp = w + left + right;
+    float* dst = cnn_alloc((size_t)(nb * hp * wp * CNN_BLOCK), sizeof(float));
+    if (!dst) return NULL;
+#pragma omp parallel for num_threads(cnn_threads_for(nb * hp * wp / 2048 + 1)) schedule(static)
+    for (int64_t b = 0; b < nb; b++) {
+        float* d = dst + b * hp * wp * CNN_BLOCK;
+        memset(d, 0, sizeof(float) * hp * wp * CNN_BLOCK);
+        for (int64_t r = 0; r < h; r++)
+            memcpy(d + ((r + top) * wp + left) * CNN_BLOCK, src + (b * h + r) * w * CNN_BLOCK,
+                   sizeof(float) * w * CNN_BLOCK);
+    }
+    return dst;
+}
+
+/* ---------------------------------------------------------- direct kernel ---- */
+
+typedef struct {
+    const float* xp;        /* padded input (N, ICB, HP, WP, 16) */
+    int64_t n, icb, hp, wp, c_in;
+    int64_t ocb, oh, ow, kh, kw, sh, sw, dh, dw;
+    const float* packed;
+    const int32_t* icb_lo;
+    const int32_t* nicb;
+    int64_t nicb_max;
+    const float* bias16;    /* ocb * 16 floats or NULL */
+    int relu;
+    float* y;               /* (N, OCB, OH, OW, 16) */
+} direct_args;
+
+static void direct_conv(const direct_args* a) {
+    const cnn_conv_fwd_ukernel kernel = cnn_conv_cfg.fwd;
+    const int64_t max_pix = (int64_t)cnn_conv_cfg.fwd_max_pix;
+    const int64_t ntiles = (a->ow + max_pix - 1) / max_pix;
+    const int64_t tile = (a->ow + ntiles - 1) / ntiles; /* balanced tiles: 32 -> 11, 11, 10 */
+    const int64_t items = a->n * a->ocb * a->oh;
+    const int64_t ic_last_full = a->c_in - (a->icb - 1) * CNN_BLOCK;
+    const int64_t wsize = a->nicb_max * a->kh * a->kw * 256;
+#pragma omp parallel for num_threads(cnn_threads_for(items)) schedule(static)
+    for (int64_t item = 0; item < items; item++) {
+        const int64_t r = item % a->oh, ob = (item / a->oh) % a->ocb, b = item / (a->oh * a->ocb);
+        cnn_conv_params p;
+        p.nicb = (size_t)a->nicb[ob];
+        p.kh = (size_t)a->kh;
+        p.kw = (size_t)a->kw;
+        p.ic_last = (a->icb_lo[ob] + a->nicb[ob] == a->icb) ? (size_t)ic_last_full : CNN_BLOCK;
+        p.in_icb_stride = (size_t)(a->hp * a->wp * CNN_BLOCK);
+        p.in_kh_stride = (size_t)(a->dh * a->wp * CNN_BLOCK);
+        p.in_kw_stride = (size_t)(a->dw * CNN_BLOCK);
+        p.in_pix_stride = (size_t)(a->sw * CNN_BLOCK);
+        p.relu = a->relu;
+        const float* in_row =
+            a->xp + (((b * a->icb + a->icb_lo[ob]) * a->hp + r * a->sh) * a->wp) * CNN_BLOCK;
+        float* out_row = a->y + (((b * a->ocb + ob) * a->oh + r) * a->ow) * CNN_BLOCK;
+        const float* bias = a->bias16 ? a->bias16 + ob * CNN_BLOCK : NULL;
+        for (int64_t c0 = 0; c0 < a->ow; c0 += tile) {
+            const int64_t npix = cnn_min64(tile, a->ow - c0);
+            kernel((size_t)npix, in_row + c0 * a->sw * CNN_BLOCK, a->packed + ob * wsize, bias,
+                   out_row + c0 * CNN_BLOCK, &p);
+        }
+    }
+}
+
+/* ------------------------------------------------------------- operators ---- */
+
+int cnn_conv2d_forward(const cnn_conv_desc* d, const float* x, const float* packed,
+                       const int32_t* icb_lo, const int32_t* nicb, int64_t nicb_max,
+                       const float* bias, int relu, float* y) {
+    const int64_t icb = cnn_blocks(d->c_in), ocb = cnn_blocks(d->c_out);
+    /* rows/cols the windows reach past the input on the bottom/right (never negative) */
+    const int64_t need_h = (d->oh - 1) * d->sh + (d->kh - 1) * d->dh + 1;
+    const int64_t need_w = (d->ow - 1) * d->sw + (d->kw - 1) * d->dw + 1;
+    const int64_t bottom = cnn_max64(0, need_h - d->h - d->ph), right = cnn_max64(0, need_w - d->w - d->pw);
+    float* xp = NULL;
+    float* bias16 = NULL;
+    if (d->ph || d->pw || bottom || right) {
+        xp = pad_copy(x, d->n * icb, d->h, d->w, d->ph, bottom, d->pw, right);
+        if (!xp) return CNN_ENOMEM;
+    }
+    if (bias) {
+        bias16 = cnn_calloc((size_t)(ocb * CNN_BLOCK), sizeof(float));
+        if (!bias16) { cnn_free(xp); return CNN_ENOMEM; }
+        memcpy(bias16, bias, sizeof(float) * d->c_out);
+    }
+    direct_args a = {
+        .xp = xp ? xp : x, .n = d->n, .icb = icb, .hp = d->h + d->ph + bottom,
+        .wp = d->w + d->pw + right, .c_in = d->c_in, .ocb = ocb, .oh = d->oh, .ow = d->ow,
+        .kh = d->kh, .kw = d->kw, .sh = d->sh, .sw = d->sw, .dh = d->dh, .dw = d->dw,
+        .packed = packed, .icb_lo = icb_lo, .nicb = nicb, .nicb_max = nicb_max,
+        .bias16 = bias16, .relu = relu, .y = y};
+    direct_conv(&a);
+    cnn_free(xp);
+    cnn_free(bias16);
+    return CNN_OK;
+}
+
+/* The output gradient placed where the forward windows started, zeros between (stride) and
+ * around (so that a stride-1 direct convolution with flipped weights gives the input gradient):
+ * B[oh*sh + (dh*(kh-1) - ph)][ow*sw + (dw*(kw-1) - pw)] = dy[oh][ow], B of size
+ * (h + dh*(kh-1)) x (w + dw*(kw-1)). */
+static float* upsample_pad(const cnn_conv_desc* d, const float* dy, int64_t nb, int64_t* hb_out,
+                           int64_t* wb_out) {
+    const int64_t hb = d->h + d->dh * (d->kh - 1), wb = d->w + d->dw * (d->kw - 1);
+    const int64_t offh = d->dh * (d->kh - 1) - d->ph, offw = d->dw * (d->kw - 1) - d->pw;
+    float* buf = cnn_alloc((size_t)(nb * hb * wb * CNN_BLOCK), sizeof(float));
+    if (!buf) return NULL;
+#pragma omp parallel for num_threads(cnn_threads_for(nb * hb * wb / 2048 + 1)) schedule(static)
+    for (int64_t b = 0; b < nb; b++) {
+        float* dst = buf + b * hb * wb * CNN_BLOCK;
+        memset(dst, 0, sizeof(float) * hb * wb * CNN_BLOCK);
+        for (int64_t r = 0; r < d->oh; r++) {
+            const int64_t rr = r * d->sh + offh;
+            if (rr < 0 || rr >= hb) continue;
+            for (int64_t c = 0; c < d->ow; c++) {
+                const int64_t cc = c * d->sw + offw;
+                if (cc < 0 || cc >= wb) continue;
+                memcpy(dst + (rr * wb + cc) * CNN_BLOCK, dy + ((b * d->oh + r) * d->ow + c) * CNN_BLOCK,
+                       sizeof(float) * CNN_BLOCK);
+            }
+        }
+    }
+    *hb_out = hb;
+    *wb_out = wb;
+    return buf;
+}
+
+int cnn_conv2d_backward_data(const cnn_conv_desc* d, const float* dy, const float* packed_t,
+                             const int32_t* icb_lo_t, const int32_t* nicb_t, int64_t nicb_max_t,
+                             float* dx) {
+    const int64_t icb = cnn_blocks(d->c_in), ocb = cnn_blocks(d->c_out);
+    int64_t hb, wb;
+    float* buf = upsample_pad(d, dy, d->n * ocb, &hb, &wb);
+    if (!buf) return CNN_ENOMEM;
+    direct_args a = {
+        .xp = buf, .n = d->n, .icb = ocb, .hp = hb, .wp = wb, .c_in = d->c_out, .ocb = icb,
+        .oh = d->h, .ow = d->w, .kh = d->kh, .kw = d->kw, .sh = 1, .sw = 1, .dh = d->dh,
+        .dw = d->dw, .packed = packed_t, .icb_lo = icb_lo_t, .nicb = nicb_t,
+        .nicb_max = nicb_max_t, .bias16 = NULL, .relu = 0, .y = dx};
+    direct_conv(&a);
+    cnn_free(buf);
+    return CNN_OK;
+}
+
+int cnn_conv2d_backward_weights(const cnn_conv_desc* d, const float* x, const float* dy,
+                                const int32_t* icb_lo, const int32_t* nicb, int64_t nicb_max,
+                                float* dw_packed) {
+    const int64_t icb = cnn_blocks(d->c_in), ocb = cnn_blocks(d->c_out), taps = d->kh * d->kw;
+    const int64_t need_h = (d->oh - 1) * d->sh + (d->kh - 1) * d->dh + 1;
+    const int64_t need_w = (d->ow - 1) * d->sw + (d->kw - 1) * d->dw + 1;
+    const int64_t bottom = cnn_max64(0, need_h - d->h - d->ph), right = cnn_max64(0, need_w - d->w - d->pw);
+    const int64_t hp = d->h + d->ph + bottom, wp = d->w + d->pw + right;
+    float* xp = NULL;
+    if (d->ph || d->pw || bottom || right) {
+        xp = pad_copy(x, d->n * icb, d->h, d->w, d->ph, bottom, d->pw, right);
+        if (!xp) return CNN_ENOMEM;
+    }
+    const float* xs = xp ? xp : x;
+    const cnn_conv_bww_ukernel kernel = cnn_conv_cfg.bww;
+    const int64_t max_lanes = (int64_t)cnn_conv_cfg.bww_max_lanes;
+    const int64_t ic_last_full = d->c_in - (icb - 1) * CNN_BLOCK;
+    const int64_t items = ocb * nicb_max * taps;
+#pragma omp parallel for num_threads(cnn_threads_for(items)) schedule(dynamic, 1)
+    for (int64_t item = 0; item < items; item++) {
+        const int64_t t = item % taps, c = (item / taps) % nicb_max, ob = item / (taps * nicb_max);
+        float* tile = dw_packed + item * 256;
+        memset(tile, 0, sizeof(float) * 256);
+        if (c >= nicb[ob]) continue;
+        const int64_t ib = icb_lo[ob] + c, i = t / d->kw, j = t % d->kw;
+        const int64_t lanes = ib == icb - 1 ? ic_last_full : CNN_BLOCK;
+        cnn_convbw_params p;
+        p.nrows = (size_t)d->oh;
+        p.npix = (size_t)d->ow;
+        p.x_row_stride = (size_t)(d->sh * wp * CNN_BLOCK);
+        p.x_pix_stride = (size_t)(d->sw * CNN_BLOCK);
+        p.dy_row_stride = (size_t)(d->ow * CNN_BLOCK);
+        for (int64_t b = 0; b < d->n; b++) {
+            const float* xb = xs + (((b * icb + ib) * hp + i * d->dh) * wp + j * d->dw) * CNN_BLOCK;
+            const float* db = dy + (b * ocb + ob) * d->oh * d->ow * CNN_BLOCK;
+            for (int64_t l0 = 0; l0 < lanes; l0 += max_lanes)
+                kernel((size_t)l0, (size_t)cnn_min64(max_lanes, lanes - l0), xb, db, tile, &p);
+        }
+    }
+    cnn_free(xp);
+    return CNN_OK;
+}
+
+void cnn_bias_grad(const float* dy, int64_t n, int64_t c, int64_t hw, float* db) {
+    const int64_t cb = cnn_blocks(c);
+#pragma omp parallel for num_threads(cnn_threads_for(cb * n * hw / 4096 + 1)) schedule(static)
+    for (int64_t b = 0; b < cb; b++) {
+        double acc[CNN_BLOCK] = {0};
+        for (int64_t i = 0; i < n; i++) {
+            const float* src = dy + (i * cb + b) * hw * CNN_BLOCK;
+            for (int64_t p = 0; p < hw; p++)
+                for (int l = 0; l < CNN_BLOCK; l++) acc[l] += src[p * CNN_BLOCK + l];
+        }
+        for (int l = 0; l < CNN_BLOCK && b * CNN_BLOCK + l < c; l++) db[b * CNN_BLOCK + l] = (float)acc[l];
+    }
+}
+
+void cnn_relu_mask(const float* dy, const float* y, int64_t count, float* out) {
+#pragma omp parallel for num_threads(cnn_threads_for(count / 65536 + 1)) schedule(static)
+    for (int64_t i = 0; i < count; i++) out[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}

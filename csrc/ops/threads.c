@@ -1,0 +1,59 @@
+/* The one place that decides how many threads an operator uses, and aligned allocation. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cnn_common.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static int explicit_threads = 0;
+
+void cnn_set_num_threads(int n) { explicit_threads = n > 0 ? n : 0; }
+
+int cnn_get_num_threads(void) {
+    if (explicit_threads > 0) return explicit_threads;
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+int cnn_threads_for(int64_t work_items) {
+    int64_t t = cnn_get_num_threads();
+    if (work_items < t) t = work_items;
+    return t < 1 ? 1 : (int)t;
+}
+
+const char* cnn_openmp_runtime(void) {
+#ifdef _OPENMP
+    Dl_info info;
+    if (dladdr((void*)&omp_get_max_threads, &info) && info.dli_fname) {
+        const char* slash = strrchr(info.dli_fname, '/');
+        return slash ? slash + 1 : info.dli_fname;
+    }
+    return "unknown";
+#else
+    return "none";
+#endif
+}
+
+void* cnn_alloc(size_t count, size_t elem_size) {
+    if (elem_size && count > (SIZE_MAX - 64) / elem_size) return NULL;
+    size_t bytes = count * elem_size;
+    bytes = (bytes + 63) & ~(size_t)63;
+    if (bytes == 0) bytes = 64;
+    return aligned_alloc(64, bytes);
+}
+
+void* cnn_calloc(size_t count, size_t elem_size) {
+    void* p = cnn_alloc(count, elem_size);
+    if (p) memset(p, 0, count * elem_size);
+    return p;
+}
+
+void cnn_free(void* p) { free(p); }

@@ -1,0 +1,56 @@
+/* Direct convolution forward and backward-weights in portable C: the fallback on any CPU and the
+ * kernel the vectorized ones are checked against. Compiled for baseline x86-64 only. */
+#include "cnn_ukernels.h"
+
+#define MAX_PIX 8
+
+void cnn_f32_conv2d_nchw16c_ukernel__generic(size_t npix, const float* in, const float* w,
+                                             const float* bias, float* out,
+                                             const cnn_conv_params* p) {
+    float acc[MAX_PIX][16];
+    if (npix > MAX_PIX) return;
+    for (size_t t = 0; t < npix; t++)
+        for (size_t o = 0; o < 16; o++) acc[t][o] = bias ? bias[o] : 0.0f;
+    for (size_t c = 0; c < p->nicb; c++) {
+        const size_t lanes = (c + 1 == p->nicb) ? p->ic_last : 16;
+        for (size_t i = 0; i < p->kh; i++) {
+            for (size_t j = 0; j < p->kw; j++) {
+                const float* ip = in + c * p->in_icb_stride + i * p->in_kh_stride + j * p->in_kw_stride;
+                const float* wp = w + ((c * p->kh + i) * p->kw + j) * 256;
+                for (size_t l = 0; l < lanes; l++) {
+                    const float* wl = wp + l * 16;
+                    for (size_t t = 0; t < npix; t++) {
+                        const float v = ip[t * p->in_pix_stride + l];
+                        for (size_t o = 0; o < 16; o++) acc[t][o] += v * wl[o];
+                    }
+                }
+            }
+        }
+    }
+    for (size_t t = 0; t < npix; t++)
+        for (size_t o = 0; o < 16; o++) {
+            float v = acc[t][o];
+            if (p->relu && v < 0.0f) v = 0.0f; /* NaN propagates */
+            out[t * 16 + o] = v;
+        }
+}
+
+void cnn_f32_conv2d_bww_nchw16c_ukernel__generic(size_t i0, size_t ni, const float* x,
+                                                 const float* dy, float* dw,
+                                                 const cnn_convbw_params* p) {
+    float acc[16][16] = {{0}};
+    for (size_t r = 0; r < p->nrows; r++) {
+        const float* xr = x + r * p->x_row_stride + i0;
+        const float* dr = dy + r * p->dy_row_stride;
+        for (size_t t = 0; t < p->npix; t++) {
+            const float* d = dr + t * 16;
+            const float* xp = xr + t * p->x_pix_stride;
+            for (size_t l = 0; l < ni; l++) {
+                const float v = xp[l];
+                for (size_t o = 0; o < 16; o++) acc[l][o] += v * d[o];
+            }
+        }
+    }
+    for (size_t l = 0; l < ni; l++)
+        for (size_t o = 0; o < 16; o++) dw[(i0 + l) * 16 + o] += acc[l][o];
+}

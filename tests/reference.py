@@ -1,0 +1,608 @@
+"""Plain-NumPy reference implementations for cnncore.
+
+This module is the source of truth that the C kernels are tested against.
+Every function mirrors PyTorch semantics (``torch.nn.functional`` forward
+ops and their autograd backward formulas):
+
+* activations are NCHW, conv weights are ``(C_out, C_in // groups, KH, KW)``,
+  linear weights are ``(out_features, in_features)``;
+* integer-or-pair arguments (stride, padding, dilation, kernel_size,
+  output_size) accept an int or a 2-sequence ``(h, w)``;
+* everything is computed in float64 (inputs are cast with
+  ``np.asarray(x, dtype=np.float64)``); nothing here mutates its inputs.
+
+Clarity comes first, but the convolution is an im2col + batched matmul and
+the pools loop only over kernel offsets, so the usual test shapes run in
+milliseconds. Only NumPy is needed; this file must never import torch.
+"""
+
+import numpy as np
+
+__all__ = [
+    "conv2d", "conv2d_backward",
+    "conv2d_relu", "conv2d_relu_backward",
+    "max_pool2d", "max_pool2d_backward",
+    "avg_pool2d", "avg_pool2d_backward",
+    "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward",
+    "global_avg_pool2d", "global_avg_pool2d_backward",
+    "batch_norm", "batch_norm_backward",
+    "batch_norm_relu", "batch_norm_relu_backward",
+    "batch_norm_add_relu", "batch_norm_add_relu_backward",
+    "relu", "relu_backward",
+    "add",
+    "linear", "linear_backward",
+    "cross_entropy", "cross_entropy_backward",
+    "conv2d_output_size", "pool_output_size",
+]
+
+
+# --------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------
+
+def _f64(a):
+    return np.asarray(a, dtype=np.float64)
+
+
+def _pair(v, name="argument"):
+    """int -> (v, v); 2-sequence -> tuple of two ints."""
+    if isinstance(v, (int, np.integer)):
+        return int(v), int(v)
+    t = tuple(v)
+    if len(t) == 1:
+        return int(t[0]), int(t[0])
+    if len(t) != 2:
+        raise ValueError(f"{name} must be an int or a pair, got {v!r}")
+    return int(t[0]), int(t[1])
+
+
+def _check_4d(x, name="input"):
+    if x.ndim != 4:
+        raise ValueError(f"{name} must be 4-D (N, C, H, W), got shape {x.shape}")
+
+
+def conv2d_output_size(size, kernel, stride, padding, dilation):
+    """One spatial dim of a convolution's output (PyTorch formula)."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def pool_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False):
+    """One spatial dim of a pooling output, exactly as PyTorch's
+    ``pooling_output_shape``: with ceil_mode the division rounds up, but the
+    last window must start inside the input or the left padding."""
+    num = size + 2 * padding - dilation * (kernel - 1) - 1
+    if ceil_mode:
+        num += stride - 1
+    out = num // stride + 1  # Python // floors, like PyTorch's div_rtn
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def _windows(xp, kh, kw, sh, sw, dh, dw, oh, ow):
+    """Gather the kernel taps of a (already padded) NCHW array.
+
+    Returns shape (N, C, KH, KW, OH, OW) with
+    out[n, c, i, j, p, q] = xp[n, c, p*sh + i*dh, q*sw + j*dw].
+    """
+    n, c = xp.shape[:2]
+    cols = np.empty((n, c, kh, kw, oh, ow), dtype=xp.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            h0, w0 = i * dh, j * dw
+            cols[:, :, i, j] = xp[:, :, h0:h0 + sh * (oh - 1) + 1:sh,
+                                  w0:w0 + sw * (ow - 1) + 1:sw]
+    return cols
+
+
+def _unwindows(cols, padded_shape, sh, sw, dh, dw):
+    """Adjoint of ``_windows``: scatter-add taps back into a padded array."""
+    n, c, kh, kw, oh, ow = cols.shape
+    out = np.zeros(padded_shape, dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            h0, w0 = i * dh, j * dw
+            out[:, :, h0:h0 + sh * (oh - 1) + 1:sh,
+                w0:w0 + sw * (ow - 1) + 1:sw] += cols[:, :, i, j]
+    return out
+
+
+# --------------------------------------------------------------------------
+# convolution
+# --------------------------------------------------------------------------
+
+def _conv_geometry(x_shape, w_shape, stride, padding, dilation, groups):
+    n, c, h, w_ = x_shape
+    cout, cg, kh, kw = w_shape
+    sh, sw = _pair(stride, "stride")
+    ph, pw = _pair(padding, "padding")
+    dh, dw = _pair(dilation, "dilation")
+    groups = int(groups)
+    if groups < 1 or c % groups or cout % groups:
+        raise ValueError(f"groups={groups} must divide C_in={c} and C_out={cout}")
+    if cg != c // groups:
+        raise ValueError(f"weight has {cg} input channels per group, "
+                         f"expected C_in/groups = {c // groups}")
+    if min(sh, sw, dh, dw) < 1 or min(ph, pw) < 0:
+        raise ValueError("stride/dilation must be >= 1 and padding >= 0")
+    oh = conv2d_output_size(h, kh, sh, ph, dh)
+    ow = conv2d_output_size(w_, kw, sw, pw, dw)
+    if oh < 1 or ow < 1:
+        raise ValueError(f"conv output would be empty ({oh}x{ow})")
+    return (sh, sw), (ph, pw), (dh, dw), groups, (oh, ow)
+
+
+def _im2col(x, kh, kw, s, p, d, oh, ow):
+    xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
+    return _windows(xp, kh, kw, s[0], s[1], d[0], d[1], oh, ow)
+
+
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """torch.nn.functional.conv2d (cross-correlation, zero padding)."""
+    x, w = _f64(x), _f64(w)
+    _check_4d(x)
+    _check_4d(w, "weight")
+    s, p, d, g, (oh, ow) = _conv_geometry(x.shape, w.shape, stride, padding,
+                                          dilation, groups)
+    n, c = x.shape[:2]
+    cout, cg, kh, kw = w.shape
+    cols = _im2col(x, kh, kw, s, p, d, oh, ow)               # N,C,KH,KW,OH,OW
+    cols = cols.reshape(n, g, cg * kh * kw, oh * ow)          # N,G,K,L
+    wm = w.reshape(g, cout // g, cg * kh * kw)                # G,Og,K
+    y = np.matmul(wm[None], cols)                             # N,G,Og,L
+    y = y.reshape(n, cout, oh, ow)
+    if b is not None:
+        y = y + _f64(b).reshape(1, cout, 1, 1)
+    return y
+
+
+def conv2d_backward(gy, x, w, stride=1, padding=0, dilation=1, groups=1):
+    """Gradients of conv2d: returns (gx, gw, gb) with gb = gy.sum((0, 2, 3))."""
+    gy, x, w = _f64(gy), _f64(x), _f64(w)
+    _check_4d(x)
+    _check_4d(w, "weight")
+    s, p, d, g, (oh, ow) = _conv_geometry(x.shape, w.shape, stride, padding,
+                                          dilation, groups)
+    n, c, h, wd = x.shape
+    cout, cg, kh, kw = w.shape
+    if gy.shape != (n, cout, oh, ow):
+        raise ValueError(f"gy has shape {gy.shape}, expected {(n, cout, oh, ow)}")
+    gym = gy.reshape(n, g, cout // g, oh * ow)                # N,G,Og,L
+    cols = _im2col(x, kh, kw, s, p, d, oh, ow).reshape(n, g, cg * kh * kw, oh * ow)
+    wm = w.reshape(g, cout // g, cg * kh * kw)                # G,Og,K
+
+    gw = np.einsum("ngol,ngkl->gok", gym, cols, optimize=True)
+    gw = gw.reshape(cout, cg, kh, kw)
+
+    gcols = np.matmul(np.swapaxes(wm, 1, 2)[None], gym)       # N,G,K,L
+    gcols = gcols.reshape(n, c, kh, kw, oh, ow)
+    gxp = _unwindows(gcols, (n, c, h + 2 * p[0], wd + 2 * p[1]),
+                     s[0], s[1], d[0], d[1])
+    gx = gxp[:, :, p[0]:p[0] + h, p[1]:p[1] + wd].copy()
+
+    gb = gy.sum(axis=(0, 2, 3))
+    return gx, gw, gb
+
+
+def conv2d_relu(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """relu(conv2d(x, w, b, ...))."""
+    return relu(conv2d(x, w, b, stride, padding, dilation, groups))
+
+
+def conv2d_relu_backward(gy, y, x, w, stride=1, padding=0, dilation=1, groups=1):
+    """Backward of conv2d_relu; y is the (post-relu) forward output."""
+    return conv2d_backward(relu_backward(gy, y), x, w, stride, padding,
+                           dilation, groups)
+
+
+# --------------------------------------------------------------------------
+# max pooling
+# --------------------------------------------------------------------------
+
+def _pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode):
+    _, _, h, w = shape
+    kh, kw = _pair(kernel_size, "kernel_size")
+    sh, sw = _pair(kernel_size if stride is None else stride, "stride")
+    ph, pw = _pair(padding, "padding")
+    dh, dw = _pair(dilation, "dilation")
+    if min(kh, kw, sh, sw, dh, dw) < 1 or min(ph, pw) < 0:
+        raise ValueError("kernel_size/stride/dilation must be >= 1, padding >= 0")
+    if ph > kh // 2 or pw > kw // 2:
+        raise ValueError("pad should be at most half of kernel size")
+    oh = pool_output_size(h, kh, sh, ph, dh, ceil_mode)
+    ow = pool_output_size(w, kw, sw, pw, dw, ceil_mode)
+    if oh < 1 or ow < 1:
+        raise ValueError(f"pool output would be empty ({oh}x{ow})")
+    return (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow)
+
+
+def _tap_positions(o, k, s, p, d):
+    """Input coordinate of every (tap, output) pair along one dim: (K, O)."""
+    return np.arange(k)[:, None] * d + np.arange(o)[None, :] * s - p
+
+
+def _pad_for_windows(x, k, s, p, d, o, value):
+    """Pad (left = padding, right = whatever the last window needs)."""
+    h, w = x.shape[2:]
+    right_h = max(0, (o[0] - 1) * s[0] + (k[0] - 1) * d[0] + 1 - h - p[0])
+    right_w = max(0, (o[1] - 1) * s[1] + (k[1] - 1) * d[1] + 1 - w - p[1])
+    return np.pad(x, ((0, 0), (0, 0), (p[0], right_h), (p[1], right_w)),
+                  constant_values=value)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """torch.nn.functional.max_pool2d(..., return_indices=True).
+
+    Returns (y, indices); indices are int64 flat offsets ih*W + iw into each
+    (n, c) input plane. Padding acts as -inf and is never selected. Window
+    elements are scanned in row-major order with PyTorch's CPU rule
+    ``if val > maxval or isnan(val)``: the first maximum wins on ties, a NaN
+    wins over any number (the last NaN in the window if there are several),
+    and a window of all -inf reports its first in-bounds element.
+    """
+    x = _f64(x)
+    _check_4d(x)
+    n, c, h, w = x.shape
+    k, s, p, d, o = _pool_geometry(x.shape, kernel_size, stride, padding,
+                                   dilation, ceil_mode)
+    xp = _pad_for_windows(x, k, s, p, d, o, -np.inf)
+    vals = _windows(xp, k[0], k[1], s[0], s[1], d[0], d[1], o[0], o[1])
+    vals = vals.reshape(n, c, k[0] * k[1], o[0], o[1])       # taps row-major
+
+    rows = _tap_positions(o[0], k[0], s[0], p[0], d[0])      # KH, OH
+    cols = _tap_positions(o[1], k[1], s[1], p[1], d[1])      # KW, OW
+    row_ok = (rows >= 0) & (rows < h)
+    col_ok = (cols >= 0) & (cols < w)
+    valid = (row_ok[:, None, :, None] & col_ok[None, :, None, :])
+    valid = valid.reshape(k[0] * k[1], o[0], o[1])           # taps, OH, OW
+
+    isnan = np.isnan(vals) & valid
+    clean = np.where(valid & ~isnan, vals, -np.inf)
+    mx = clean.max(axis=2, keepdims=True)
+    first_max = np.argmax(valid & ~isnan & (clean == mx), axis=2)
+    ntap = k[0] * k[1]
+    last_nan = ntap - 1 - np.argmax(isnan[:, :, ::-1], axis=2)
+    tap = np.where(isnan.any(axis=2), last_nan, first_max)   # N, C, OH, OW
+
+    y = np.take_along_axis(vals, tap[:, :, None], axis=2)[:, :, 0]
+    oh_i = np.arange(o[0])[:, None]
+    ow_i = np.arange(o[1])[None, :]
+    ih = oh_i * s[0] - p[0] + (tap // k[1]) * d[0]
+    iw = ow_i * s[1] - p[1] + (tap % k[1]) * d[1]
+    indices = (ih * w + iw).astype(np.int64)
+    return y, indices
+
+
+def max_pool2d_backward(gy, indices, input_shape):
+    """Scatter-add gy into a zero gradient through the max-pool indices."""
+    gy = _f64(gy)
+    indices = np.asarray(indices, dtype=np.int64)
+    n, c, h, w = (int(v) for v in input_shape)
+    if gy.shape != indices.shape or gy.shape[:2] != (n, c):
+        raise ValueError("gy / indices / input_shape mismatch")
+    plane = np.arange(n * c, dtype=np.int64).reshape(n, c, 1, 1) * (h * w)
+    flat = (plane + indices).ravel()
+    gx = np.bincount(flat, weights=gy.ravel(), minlength=n * c * h * w)
+    return gx.reshape(n, c, h, w)
+
+
+# --------------------------------------------------------------------------
+# average pooling
+# --------------------------------------------------------------------------
+
+def _avg_divisors(size, o, k, s, p, count_include_pad):
+    """Per-output-position divisor along one dim (PyTorch CPU kernel rule).
+
+    The window [start, start + k) is first clipped to the *padded* extent
+    [-p, size + p) -- that length is the count_include_pad divisor -- and
+    then to the input [0, size) -- the count_include_pad=False divisor.
+    Windows entirely outside the input produce 0 (count 0 returned).
+    """
+    start = np.arange(o) * s - p
+    end_padded = np.minimum(start + k, size + p)
+    incl = end_padded - start
+    excl = np.minimum(end_padded, size) - np.maximum(start, 0)
+    excl = np.maximum(excl, 0)
+    return incl if count_include_pad else excl, excl
+
+
+def _avg_geometry(shape, kernel_size, stride, padding, ceil_mode,
+                  count_include_pad, divisor_override):
+    k, s, p, _, o = _pool_geometry(shape, kernel_size, stride, padding, 1,
+                                   ceil_mode)
+    h, w = shape[2:]
+    div_h, cnt_h = _avg_divisors(h, o[0], k[0], s[0], p[0], count_include_pad)
+    div_w, cnt_w = _avg_divisors(w, o[1], k[1], s[1], p[1], count_include_pad)
+    empty = (cnt_h[:, None] == 0) | (cnt_w[None, :] == 0)     # OH, OW
+    if divisor_override is not None:
+        if int(divisor_override) == 0:
+            raise ValueError("divisor_override must be non-zero")
+        div = np.full(o, float(divisor_override))
+    else:
+        div = (div_h[:, None] * div_w[None, :]).astype(np.float64)
+    div = np.where(empty, 1.0, div)
+    return k, s, p, o, div, empty
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """torch.nn.functional.avg_pool2d (zero padding, PyTorch divisor rule)."""
+    x = _f64(x)
+    _check_4d(x)
+    n, c = x.shape[:2]
+    k, s, p, o, div, empty = _avg_geometry(x.shape, kernel_size, stride,
+                                           padding, ceil_mode,
+                                           count_include_pad, divisor_override)
+    xp = _pad_for_windows(x, k, s, p, (1, 1), o, 0.0)
+    win = _windows(xp, k[0], k[1], s[0], s[1], 1, 1, o[0], o[1])
+    y = win.sum(axis=(2, 3)) / div
+    return np.where(empty, 0.0, y)
+
+
+def avg_pool2d_backward(gy, input_shape, kernel_size, stride=None, padding=0,
+                        ceil_mode=False, count_include_pad=True,
+                        divisor_override=None):
+    """Gradient of avg_pool2d w.r.t. its input."""
+    gy = _f64(gy)
+    n, c, h, w = (int(v) for v in input_shape)
+    k, s, p, o, div, empty = _avg_geometry((n, c, h, w), kernel_size, stride,
+                                           padding, ceil_mode,
+                                           count_include_pad, divisor_override)
+    if gy.shape != (n, c, o[0], o[1]):
+        raise ValueError(f"gy has shape {gy.shape}, expected {(n, c) + o}")
+    g = np.where(empty, 0.0, gy / div)
+    taps = np.broadcast_to(g[:, :, None, None], (n, c, k[0], k[1], o[0], o[1]))
+    padded = _pad_for_windows(np.zeros((n, c, h, w)), k, s, p, (1, 1), o, 0.0)
+    gxp = _unwindows(taps, padded.shape, s[0], s[1], 1, 1)
+    return gxp[:, :, p[0]:p[0] + h, p[1]:p[1] + w].copy()
+
+
+# --------------------------------------------------------------------------
+# adaptive / global average pooling
+# --------------------------------------------------------------------------
+
+def _adaptive_bins(size, out):
+    """Indicator matrix (out, size): bin i covers
+    [floor(i*size/out), ceil((i+1)*size/out))."""
+    i = np.arange(out)
+    start = (i * size) // out
+    end = -((-(i + 1) * size) // out)  # ceil division
+    pos = np.arange(size)
+    return ((pos[None, :] >= start[:, None]) & (pos[None, :] < end[:, None])).astype(np.float64)
+
+
+def _adaptive_output_size(shape, output_size):
+    h, w = shape[2:]
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size, output_size)
+    oh, ow = tuple(output_size)
+    oh = h if oh is None else int(oh)
+    ow = w if ow is None else int(ow)
+    if oh < 1 or ow < 1:
+        raise ValueError("output_size must be >= 1")
+    return oh, ow
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """torch.nn.functional.adaptive_avg_pool2d (None in output_size keeps
+    that input dim)."""
+    x = _f64(x)
+    _check_4d(x)
+    h, w = x.shape[2:]
+    oh, ow = _adaptive_output_size(x.shape, output_size)
+    bh, bw = _adaptive_bins(h, oh), _adaptive_bins(w, ow)
+    sums = np.einsum("ih,nchw,jw->ncij", bh, x, bw, optimize=True)
+    counts = bh.sum(1)[:, None] * bw.sum(1)[None, :]
+    return sums / counts
+
+
+def adaptive_avg_pool2d_backward(gy, input_shape):
+    """Gradient of adaptive_avg_pool2d; output size is read from gy."""
+    gy = _f64(gy)
+    n, c, h, w = (int(v) for v in input_shape)
+    oh, ow = gy.shape[2:]
+    bh, bw = _adaptive_bins(h, oh), _adaptive_bins(w, ow)
+    counts = bh.sum(1)[:, None] * bw.sum(1)[None, :]
+    return np.einsum("ih,ncij,jw->nchw", bh, gy / counts, bw, optimize=True)
+
+
+def global_avg_pool2d(x):
+    """Mean over H and W: (N, C, H, W) -> (N, C)."""
+    x = _f64(x)
+    _check_4d(x)
+    return x.mean(axis=(2, 3))
+
+
+def global_avg_pool2d_backward(gy, input_shape):
+    """Gradient of global_avg_pool2d: (N, C) -> (N, C, H, W)."""
+    gy = _f64(gy)
+    n, c, h, w = (int(v) for v in input_shape)
+    return np.broadcast_to(gy.reshape(n, c, 1, 1) / (h * w), (n, c, h, w)).copy()
+
+
+# --------------------------------------------------------------------------
+# batch norm (+ fused variants)
+# --------------------------------------------------------------------------
+
+def _bn_axes(x):
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm expects at least 2-D input, got {x.shape}")
+    return (0,) + tuple(range(2, x.ndim))
+
+
+def _per_channel(v, x, default):
+    """Per-channel vector (or default if None) broadcastable against x."""
+    c = x.shape[1]
+    v = np.full(c, float(default)) if v is None else _f64(v).reshape(c)
+    return v.reshape((1, c) + (1,) * (x.ndim - 2))
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None,
+               training=False, momentum=0.1, eps=1e-5):
+    """torch.nn.functional.batch_norm, returning
+    (y, save_mean, save_invstd, new_running_mean, new_running_var).
+
+    Inputs are not modified. Training normalises with the batch mean and the
+    biased batch variance, and updates the running stats as
+    (1 - momentum) * r + momentum * stat with the *unbiased* variance.
+    running_mean / running_var may be None in training (no tracking), and
+    then the new running stats are None too. In eval, save_mean is
+    running_mean and save_invstd is 1/sqrt(running_var + eps).
+    """
+    x = _f64(x)
+    axes = _bn_axes(x)
+    c = x.shape[1]
+    rm = None if running_mean is None else _f64(running_mean).reshape(c).copy()
+    rv = None if running_var is None else _f64(running_var).reshape(c).copy()
+    if training:
+        count = x.size // c
+        if count <= 1:
+            raise ValueError("Expected more than 1 value per channel when training")
+        mean = x.mean(axis=axes)
+        var = ((x - _per_channel(mean, x, 0)) ** 2).mean(axis=axes)  # biased
+        invstd = 1.0 / np.sqrt(var + eps)
+        new_rm = None if rm is None else (1 - momentum) * rm + momentum * mean
+        new_rv = (None if rv is None else
+                  (1 - momentum) * rv + momentum * var * count / (count - 1))
+    else:
+        if rm is None or rv is None:
+            raise ValueError("running_mean and running_var are required in eval mode")
+        mean = rm.copy()
+        invstd = 1.0 / np.sqrt(rv + eps)
+        new_rm, new_rv = rm, rv
+    xhat = (x - _per_channel(mean, x, 0)) * _per_channel(invstd, x, 1)
+    y = xhat * _per_channel(weight, x, 1) + _per_channel(bias, x, 0)
+    return y, mean, invstd, new_rm, new_rv
+
+
+def batch_norm_backward(gy, x, weight, save_mean, save_invstd, training=True):
+    """Gradients of batch_norm: (gx, gweight, gbias).
+
+    training=True differentiates through the batch statistics;
+    training=False treats save_mean / save_invstd as constants (eval mode):
+    gx = gy * weight * save_invstd. weight None means 1.
+    """
+    gy, x = _f64(gy), _f64(x)
+    axes = _bn_axes(x)
+    mean = _per_channel(save_mean, x, 0)
+    invstd = _per_channel(save_invstd, x, 1)
+    wgt = _per_channel(weight, x, 1)
+    xhat = (x - mean) * invstd
+    gbias = gy.sum(axis=axes)
+    gweight = (gy * xhat).sum(axis=axes)
+    if training:
+        count = x.size // x.shape[1]
+        mean_gy = _per_channel(gbias / count, x, 0)
+        mean_gy_xhat = _per_channel(gweight / count, x, 0)
+        gx = wgt * invstd * (gy - mean_gy - xhat * mean_gy_xhat)
+    else:
+        gx = gy * wgt * invstd
+    return gx, gweight, gbias
+
+
+def relu(x):
+    """max(x, 0) (NaN propagates, as in torch.relu)."""
+    x = _f64(x)
+    return np.where(x > 0, x, np.where(np.isnan(x), x, 0.0))
+
+
+def relu_backward(gy, y):
+    """gy * (y > 0), y being relu's output (PyTorch threshold_backward)."""
+    gy, y = _f64(gy), _f64(y)
+    return np.where(y > 0, gy, 0.0)
+
+
+def add(a, b):
+    """a + b (broadcasting, float64)."""
+    return _f64(a) + _f64(b)
+
+
+def batch_norm_relu(x, running_mean, running_var, weight=None, bias=None,
+                    training=False, momentum=0.1, eps=1e-5):
+    """batch_norm followed by relu; same 5-tuple as batch_norm."""
+    y, sm, si, rm, rv = batch_norm(x, running_mean, running_var, weight, bias,
+                                   training, momentum, eps)
+    return relu(y), sm, si, rm, rv
+
+
+def batch_norm_relu_backward(gy, y, x, weight, save_mean, save_invstd,
+                             training=True):
+    """Backward of batch_norm_relu; y is its (post-relu) output."""
+    return batch_norm_backward(relu_backward(gy, y), x, weight, save_mean,
+                               save_invstd, training)
+
+
+def batch_norm_add_relu(x, residual, running_mean, running_var, weight=None,
+                        bias=None, training=False, momentum=0.1, eps=1e-5):
+    """relu(batch_norm(x) + residual); same 5-tuple as batch_norm."""
+    y, sm, si, rm, rv = batch_norm(x, running_mean, running_var, weight, bias,
+                                   training, momentum, eps)
+    return relu(y + _f64(residual)), sm, si, rm, rv
+
+
+def batch_norm_add_relu_backward(gy, y, x, weight, save_mean, save_invstd,
+                                 training=True):
+    """Backward of batch_norm_add_relu: (gx, gresidual, gweight, gbias)."""
+    g = relu_backward(gy, y)
+    gx, gw, gb = batch_norm_backward(g, x, weight, save_mean, save_invstd,
+                                     training)
+    return gx, g, gw, gb
+
+
+# --------------------------------------------------------------------------
+# linear / loss
+# --------------------------------------------------------------------------
+
+def linear(x, w, b=None):
+    """x @ w.T + b, x of shape (..., in), w of shape (out, in)."""
+    x, w = _f64(x), _f64(w)
+    y = x @ w.T
+    if b is not None:
+        y = y + _f64(b)
+    return y
+
+
+def linear_backward(gy, x, w):
+    """Gradients of linear: (gx, gw, gb); leading dims of x are batch dims."""
+    gy, x, w = _f64(gy), _f64(x), _f64(w)
+    gx = gy @ w
+    gy2 = gy.reshape(-1, w.shape[0])
+    x2 = x.reshape(-1, w.shape[1])
+    gw = gy2.T @ x2
+    gb = gy2.sum(axis=0)
+    return gx, gw, gb
+
+
+def _log_softmax(logits):
+    z = logits - logits.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def _check_ce(logits, target):
+    if logits.ndim != 2:
+        raise ValueError(f"logits must be (N, C), got {logits.shape}")
+    if target.shape != (logits.shape[0],):
+        raise ValueError(f"target must be ({logits.shape[0]},), got {target.shape}")
+    if target.size and (target.min() < 0 or target.max() >= logits.shape[1]):
+        raise ValueError("target class index out of range")
+
+
+def cross_entropy(logits, target):
+    """Mean cross-entropy of (N, C) logits against int class indices (N,)."""
+    logits = _f64(logits)
+    target = np.asarray(target).astype(np.int64)
+    _check_ce(logits, target)
+    logp = _log_softmax(logits)
+    n = logits.shape[0]
+    return float(-logp[np.arange(n), target].mean())
+
+
+def cross_entropy_backward(logits, target):
+    """d(mean cross-entropy)/d(logits) = (softmax - onehot) / N."""
+    logits = _f64(logits)
+    target = np.asarray(target).astype(np.int64)
+    _check_ce(logits, target)
+    n = logits.shape[0]
+    g = np.exp(_log_softmax(logits))
+    g[np.arange(n), target] -= 1.0
+    return g / n
