@@ -68,3 +68,16 @@ def get_num_threads():
 
 def openmp_runtime():
     return cnn_openmp_runtime().decode()
+
+
+cdef extern from "cnn_ops.h":
+    double cnn_fma_peak_run(int64_t iterations, int threads, float* sink) nogil
+
+
+def fma_peak_run(int64_t iterations, int threads):
+    """Run the FMA probe of the current ISA on `threads` threads; returns the flops executed."""
+    cdef float sink = 0
+    cdef double flops
+    with nogil:
+        flops = cnn_fma_peak_run(iterations, threads, &sink)
+    return flops

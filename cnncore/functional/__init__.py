@@ -22,3 +22,4 @@ from ._pool import *  # noqa: F401,F403
 from ._norm import *  # noqa: F401,F403
 from ._activation import *  # noqa: F401,F403
 from ._loss import *  # noqa: F401,F403
+from ._linear import *  # noqa: F401,F403

@@ -29,7 +29,14 @@ typedef struct {
     const char* bww_name;
 } cnn_dwconv_config;
 
+typedef struct {
+    cnn_fma_peak_ukernel run;
+    const char* name;
+    size_t flops_per_iteration;
+} cnn_peak_config;
+
 extern cnn_conv_config cnn_conv_cfg;
+extern cnn_peak_config cnn_peak_cfg;
 extern cnn_dwconv_config cnn_dwconv_cfg;
 
 #endif

@@ -4,6 +4,7 @@
 
 cnn_conv_config cnn_conv_cfg;
 cnn_dwconv_config cnn_dwconv_cfg;
+cnn_peak_config cnn_peak_cfg;
 static int current_level = -1;
 
 int cnn_isa_detect(void) {
@@ -39,6 +40,9 @@ const char* cnn_isa_name(int level) {
         cnn_dwconv_cfg.fwd_name = "cnn_f32_dwconv2d_nchw16c_ukernel__" #isa;          \
         cnn_dwconv_cfg.bww = cnn_f32_dwconv2d_bww_nchw16c_ukernel__##isa;             \
         cnn_dwconv_cfg.bww_name = "cnn_f32_dwconv2d_bww_nchw16c_ukernel__" #isa;      \
+        cnn_peak_cfg.run = cnn_f32_fma_peak_ukernel__##isa;                           \
+        cnn_peak_cfg.name = "cnn_f32_fma_peak_ukernel__" #isa;                        \
+        cnn_peak_cfg.flops_per_iteration = CNN_FMA_PEAK_FLOPS_PER_ITER_##isa;         \
     } while (0)
 
 int cnn_isa_select(int level) {
