@@ -8,7 +8,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 JOBS ?= 2
 WHEEL_VENV ?= .venv-wheel
 
-.PHONY: test build venv wheel wheel-check info clean
+.PHONY: test build venv wheel wheel-check info bench clean
 
 $(VENV)/.ready: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: build
 
 info: build
 	$(PY) -m cnncore info
+
+bench: build
+	$(PY) -m cnncore info
+	$(PY) -m cnncore bench
 
 # A manylinux wheel with libgomp vendored (auditwheel), and its test: install it into a fresh
 # virtual environment and run the suite from outside the source tree against the installed package.
