@@ -1,0 +1,111 @@
+"""Conv2d: torch.nn.Conv2d's constructor, defaults, initialization and state_dict keys."""
+import math
+
+import numpy as np
+
+from .. import _random
+from ..functional._conv import PackedConv, conv2d_backward_blocked, conv2d_blocked, conv_geometry
+from ..functional._conv import relu_mask_blocked
+from ..functional._validate import int_arg, pair
+from . import _flow
+from .module import Module
+from .parameter import Parameter
+
+
+class Conv2d(Module):
+    """2-D convolution over an (N, C_in, H, W) input.
+
+    Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+    bias=True, padding_mode='zeros'), as in PyTorch; weight (out, in/groups, kh, kw) and bias
+    initialized as PyTorch does (kaiming-uniform with a=sqrt(5): U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
+    The weights are packed for the kernels once per change of their values.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros"):
+        super().__init__()
+        self.in_channels = int_arg(in_channels, "in_channels", 1)
+        self.out_channels = int_arg(out_channels, "out_channels", 1)
+        self.kernel_size = pair(kernel_size, "kernel_size", 1)
+        self.stride = pair(stride, "stride", 1)
+        self.padding = pair(padding, "padding", 0)
+        self.dilation = pair(dilation, "dilation", 1)
+        self.groups = int_arg(groups, "groups", 1)
+        if padding_mode != "zeros":
+            raise ValueError("padding_mode: expected 'zeros' (the only mode cnncore implements), got %r"
+                             % (padding_mode,))
+        self.padding_mode = padding_mode
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError("groups: expected a divisor of in_channels (%d) and out_channels (%d), got %d"
+                             % (self.in_channels, self.out_channels, self.groups))
+        fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1.0 / math.sqrt(fan_in)
+        self.weight = Parameter(_random.uniform(
+            (self.out_channels, self.in_channels // self.groups) + self.kernel_size, bound))
+        if bias:
+            self.bias = Parameter(_random.uniform((self.out_channels,), bound))
+        else:
+            self.register_parameter("bias", None)
+        self._packed = None
+        self._packed_from = None
+        self._cache = None
+
+    def extra_repr(self):
+        s = "%d, %d, kernel_size=%s, stride=%s" % (self.in_channels, self.out_channels,
+                                                   self.kernel_size, self.stride)
+        if self.padding != (0, 0):
+            s += ", padding=%s" % (self.padding,)
+        if self.dilation != (1, 1):
+            s += ", dilation=%s" % (self.dilation,)
+        if self.groups != 1:
+            s += ", groups=%d" % self.groups
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+    def packed(self):
+        """The weights packed for the kernels, re-packed whenever their values changed."""
+        w = self.weight.data
+        if self._packed is None or self._packed_from.shape != w.shape or not np.array_equal(self._packed_from, w):
+            self._packed = PackedConv(w, self.groups)
+            self._packed_from = w.copy()
+        return self._packed
+
+    def _bias(self):
+        return None if self.bias is None else self.bias.data
+
+    def forward(self, x, relu=False):
+        """y = conv(x) + bias (then ReLU when relu=True, fused in the kernel's epilogue)."""
+        xb, was_array = _flow.enter(x, self)
+        if xb.channels != self.in_channels:
+            raise ValueError("Conv2d input: expected %d channels, got shape %s"
+                             % (self.in_channels, xb.shape))
+        yb, g = conv2d_blocked(xb, self.packed(), self._bias(), self.stride, self.padding,
+                               self.dilation, relu)
+        self._cache = (xb, yb if relu else None, g, was_array, yb.shape)
+        _flow.record(self, xb.shape, yb.shape)
+        return _flow.leave(yb, was_array)
+
+    def backward(self, grad_output, input_grad=True):
+        """Accumulate weight/bias gradients; return the input gradient (None if input_grad=False)."""
+        if self._cache is None:
+            raise _flow.no_cache_error(self)
+        xb, yb, g, was_array, out_shape = self._cache
+        dyb = _flow.grad_enter(grad_output, out_shape, self)
+        if yb is not None:
+            dyb = relu_mask_blocked(dyb, yb)
+        dxb, dw, db = conv2d_backward_blocked(dyb, xb, self.packed(), g, need_input_grad=input_grad)
+        self.weight.accumulate_grad(dw)
+        if self.bias is not None:
+            self.bias.accumulate_grad(db)
+        self._cache = None
+        return None if dxb is None else _flow.leave(dxb, was_array)
+
+    def flops(self, in_shape, out_shape):
+        n, _, oh, ow = out_shape
+        kh, kw = self.kernel_size
+        return 2 * n * self.out_channels * oh * ow * (self.in_channels // self.groups) * kh * kw
+
+    def output_shape(self, in_shape):
+        g = conv_geometry(in_shape, self.weight.shape, self.stride, self.padding, self.dilation, self.groups)
+        return (in_shape[0], self.out_channels, g.oh, g.ow)

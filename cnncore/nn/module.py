@@ -1,0 +1,241 @@
+"""Module: the base of every layer, block and model.
+
+As in PyTorch, child modules, Parameters and buffers assigned as attributes are registered in
+order; state_dict keys are dotted paths ("features.0.weight"). Training is layer-wise: `y =
+module(x)` caches what the backward needs, `dx = module.backward(dy)` returns the input gradient
+and accumulates every parameter's gradient into `Parameter.grad`.
+"""
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from .parameter import Parameter
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class StateDictError(ValueError):
+    """load_state_dict found missing, unexpected or mis-shaped entries (listed by name)."""
+
+    def __init__(self, module_name, missing, unexpected, mismatched):
+        self.missing_keys, self.unexpected_keys, self.mismatched = missing, unexpected, mismatched
+        parts = []
+        if missing:
+            parts.append("missing keys: " + ", ".join(repr(k) for k in missing))
+        if unexpected:
+            parts.append("unexpected keys: " + ", ".join(repr(k) for k in unexpected))
+        for key, want, got in mismatched:
+            parts.append("%r: expected shape %s, got %s" % (key, want, got))
+        super().__init__("state_dict for %s: %s" % (module_name, "; ".join(parts)))
+
+
+class Module:
+    """Base class of layers and models: subclasses define forward() and backward()."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ------------------------------------------------------------------ registration
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign %r before Module.__init__() was called" % name)
+        params, buffers, modules = self._parameters, self._buffers, self._modules
+        for d in (params, buffers, modules):
+            if name in d and not (d is buffers and not isinstance(value, (Parameter, Module))):
+                del d[name]
+        if isinstance(value, Parameter):
+            params[name] = value
+        elif isinstance(value, Module):
+            modules[name] = value
+        elif name in buffers:
+            buffers[name] = value if value is None else np.asarray(value)
+        else:
+            object.__setattr__(self, name, value)
+            return
+        self.__dict__.pop(name, None)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            if store in d and name in d[store]:
+                return d[store][name]
+        raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
+
+    def __delattr__(self, name):
+        for store in (self._parameters, self._buffers, self._modules):
+            if name in store:
+                del store[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name, array):
+        """A non-trainable array saved in the state_dict (e.g. BatchNorm's running_mean)."""
+        self.__dict__.pop(name, None)
+        self._buffers[name] = None if array is None else np.asarray(array)
+
+    def register_parameter(self, name, param):
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError("param: expected a Parameter or None, got %s" % type(param).__name__)
+        self.__dict__.pop(name, None)
+        self._parameters[name] = param
+
+    def add_module(self, name, module):
+        if module is not None and not isinstance(module, Module):
+            raise TypeError("module: expected a Module or None, got %s" % type(module).__name__)
+        self.__dict__.pop(name, None)
+        self._modules[name] = module
+
+    # ------------------------------------------------------------------ running
+    def forward(self, *args):
+        raise NotImplementedError("%s does not define forward()" % type(self).__name__)
+
+    def backward(self, grad_output):
+        raise NotImplementedError("%s does not define backward()" % type(self).__name__)
+
+    def __call__(self, *args):
+        return self.forward(*args)
+
+    def train(self, mode=True):
+        """Training mode (batch statistics, dropout on) or not; recursive; returns self."""
+        object.__setattr__(self, "training", bool(mode))
+        for m in self.children():
+            m.train(mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self, set_to_none=True):
+        """Clear every parameter's gradient (to None, or to zeros with set_to_none=False)."""
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.fill(0)
+
+    # ------------------------------------------------------------------ traversal
+    def named_modules(self, prefix=""):
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m.named_modules(prefix + ("." if prefix else "") + name)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def named_parameters(self, prefix="", recurse=True):
+        seen = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mod_prefix, m in mods:
+            for name, p in m._parameters.items():
+                if p is None or id(p) in seen:
+                    continue
+                seen.add(id(p))
+                yield mod_prefix + ("." if mod_prefix else "") + name, p
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True):
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mod_prefix, m in mods:
+            for name, b in m._buffers.items():
+                if b is not None:
+                    yield mod_prefix + ("." if mod_prefix else "") + name, b
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    # ------------------------------------------------------------------ state
+    def _state_entries(self):
+        """(key, owner module, attribute name, kind) for every parameter and buffer, in order."""
+        for mod_prefix, m in self.named_modules():
+            pre = mod_prefix + ("." if mod_prefix else "")
+            for name, p in m._parameters.items():
+                if p is not None:
+                    yield pre + name, m, name, "param"
+            for name, b in m._buffers.items():
+                if b is not None:
+                    yield pre + name, m, name, "buffer"
+
+    def state_dict(self):
+        """An OrderedDict of copies of every parameter and buffer, with PyTorch's keys and layouts."""
+        out = OrderedDict()
+        for key, m, name, kind in self._state_entries():
+            value = m._parameters[name].data if kind == "param" else m._buffers[name]
+            out[key] = np.array(value, copy=True)
+        return out
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values from `state_dict` (NumPy arrays, or anything np.asarray takes, e.g. CPU
+        torch tensors) into the parameters and buffers.
+
+        strict=True raises StateDictError (a ValueError) naming every missing, unexpected and
+        mis-shaped key, before anything is changed; strict=False loads what matches and returns
+        (missing_keys, unexpected_keys). Mis-shaped entries raise in both modes.
+        """
+        if not hasattr(state_dict, "keys"):
+            raise TypeError("state_dict: expected a mapping of names to arrays, got %s"
+                            % type(state_dict).__name__)
+        entries = list(self._state_entries())
+        own = {key for key, _, _, _ in entries}
+        missing = [key for key, _, _, _ in entries if key not in state_dict]
+        unexpected = [key for key in state_dict.keys() if key not in own]
+        mismatched, staged = [], []
+        for key, m, name, kind in entries:
+            if key not in state_dict:
+                continue
+            value = np.asarray(state_dict[key])
+            current = m._parameters[name].data if kind == "param" else m._buffers[name]
+            if value.shape != current.shape:
+                mismatched.append((key, current.shape, value.shape))
+                continue
+            if value.dtype.kind not in "fiub":
+                raise TypeError("state_dict[%r]: expected a numeric array, got dtype %s" % (key, value.dtype))
+            staged.append((m, name, kind, value, current.dtype))
+        if mismatched or (strict and (missing or unexpected)):
+            raise StateDictError(type(self).__name__, missing if strict else [],
+                                 unexpected if strict else [], mismatched)
+        for m, name, kind, value, dtype in staged:
+            if kind == "param":
+                m._parameters[name].data = value
+            else:
+                m._buffers[name] = np.array(value, dtype=dtype, copy=True)
+        return IncompatibleKeys(missing, unexpected)
+
+    # ------------------------------------------------------------------ display
+    def summary(self, input_shape, file=None):
+        """Print each layer's output shape, parameter count and forward FLOPs for an input of
+        `input_shape` ((N, C, H, W), or (C, H, W) for batch 1), then the totals; returns them as a
+        dict (rows, total_params, trainable_params, flops). Runs one eval-mode forward on zeros."""
+        from .summary import print_summary
+
+        return print_summary(self, input_shape, file)
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        lines = []
+        for name, m in self._modules.items():
+            child = repr(m).replace("\n", "\n  ")
+            lines.append("(%s): %s" % (name, child))
+        head = type(self).__name__ + "(" + self.extra_repr()
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"

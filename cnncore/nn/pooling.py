@@ -1,0 +1,106 @@
+"""MaxPool2d, AvgPool2d, AdaptiveAvgPool2d (torch.nn's signatures and defaults)."""
+from ..functional import _pool as P
+from . import _flow
+from .module import Module
+
+
+class _Pool(Module):
+    def __init__(self):
+        super().__init__()
+        self._cache = None
+
+    def forward(self, x):
+        xb, was_array = _flow.enter(x, self)
+        yb, saved = self._fwd(xb)
+        self._cache = (xb.shape, yb.shape, saved, was_array)
+        _flow.record(self, xb.shape, yb.shape)
+        return _flow.leave(yb, was_array)
+
+    def backward(self, grad_output, input_grad=True):
+        if self._cache is None:
+            raise _flow.no_cache_error(self)
+        in_shape, out_shape, saved, was_array = self._cache
+        dyb = _flow.grad_enter(grad_output, out_shape, self)
+        self._cache = None
+        return _flow.leave(self._bwd(dyb, in_shape[2:], saved), was_array)
+
+
+class MaxPool2d(_Pool):
+    """Max pooling, as torch.nn.MaxPool2d(kernel_size, stride=None, padding=0, dilation=1,
+    return_indices=False, ceil_mode=False). The forward keeps the argmax for the backward."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
+        super().__init__()
+        if return_indices:
+            raise ValueError("return_indices: MaxPool2d modules keep indices internally; use "
+                             "cnncore.functional.max_pool2d(..., return_indices=True) for them")
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.ceil_mode = dilation, ceil_mode
+        self.return_indices = False
+
+    def extra_repr(self):
+        return "kernel_size=%s, stride=%s, padding=%s, dilation=%s, ceil_mode=%s" % (
+            self.kernel_size, self.stride if self.stride is not None else self.kernel_size,
+            self.padding, self.dilation, self.ceil_mode)
+
+    def _fwd(self, xb):
+        return P.max_pool2d_blocked(xb, self.kernel_size, self.stride, self.padding, self.dilation,
+                                    self.ceil_mode)
+
+    def _bwd(self, dyb, input_hw, argmax):
+        return P.max_pool2d_backward_blocked(dyb, argmax, input_hw)
+
+    def flops(self, in_shape, out_shape):
+        k = self.kernel_size if isinstance(self.kernel_size, (tuple, list)) else (self.kernel_size,) * 2
+        return out_shape[0] * out_shape[1] * out_shape[2] * out_shape[3] * k[0] * k[1]
+
+
+class AvgPool2d(_Pool):
+    """Average pooling, as torch.nn.AvgPool2d(kernel_size, stride=None, padding=0,
+    ceil_mode=False, count_include_pad=True, divisor_override=None)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+        self.divisor_override = divisor_override
+
+    def extra_repr(self):
+        return "kernel_size=%s, stride=%s, padding=%s" % (
+            self.kernel_size, self.stride if self.stride is not None else self.kernel_size, self.padding)
+
+    def _args(self):
+        return (self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                self.divisor_override)
+
+    def _fwd(self, xb):
+        return P.avg_pool2d_blocked(xb, *self._args()), None
+
+    def _bwd(self, dyb, input_hw, _):
+        return P.avg_pool2d_backward_blocked(dyb, input_hw, *self._args())
+
+    def flops(self, in_shape, out_shape):
+        k = self.kernel_size if isinstance(self.kernel_size, (tuple, list)) else (self.kernel_size,) * 2
+        return out_shape[0] * out_shape[1] * out_shape[2] * out_shape[3] * k[0] * k[1]
+
+
+class AdaptiveAvgPool2d(_Pool):
+    """Adaptive average pooling to `output_size`, as torch.nn.AdaptiveAvgPool2d."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def extra_repr(self):
+        return "output_size=%s" % (self.output_size,)
+
+    def _fwd(self, xb):
+        return P.adaptive_avg_pool2d_blocked(xb, self.output_size), None
+
+    def _bwd(self, dyb, input_hw, _):
+        return P.adaptive_avg_pool2d_backward_blocked(dyb, input_hw)
+
+    def flops(self, in_shape, out_shape):
+        return in_shape[0] * in_shape[1] * in_shape[2] * in_shape[3]
