@@ -60,7 +60,7 @@ def maxpool_backward(geom, const float[:, :, :, :, ::1] dy, const int32_t[:, :, 
         rc = cnn_max_pool2d_backward(&d, &dy[0, 0, 0, 0, 0], &argmax[0, 0, 0, 0, 0],
                                      &dx[0, 0, 0, 0, 0])
     if rc == CNN_EINVAL:
-        raise ValueError("indices: expected values in [0, H*W) = [0, %d)" % (d.h * d.w))
+        raise ValueError("argmax: expected values in [0, H*W) = [0, %d)" % (d.h * d.w))
     _check(rc)
     return out
 
