@@ -26,6 +26,11 @@ static int pool_threads(int64_t items, int64_t floats) {
  * [0, size). */
 static inline void tap_range(int64_t start, int64_t k, int64_t dil, int64_t size, int64_t* lo,
                              int64_t* hi) {
+    if (dil == 1) { /* the usual case: no division per output pixel */
+        *lo = cnn_max64(0, -start);
+        *hi = cnn_max64(*lo, cnn_min64(k, size - start));
+        return;
+    }
     const int64_t a = start < 0 ? (-start + dil - 1) / dil : 0;
     const int64_t b = start > size - 1 ? 0 : cnn_min64(k, (size - 1 - start) / dil + 1);
     *lo = a;
