@@ -115,6 +115,9 @@ def softmax_cross_entropy(const float[:, ::1] x, const int64_t[::1] target, bint
 
     Returns (loss as a Python float, grad (N, K) or None)."""
     cdef int64_t n = x.shape[0], k = x.shape[1]
+    if n == 0 or k == 0 or target.shape[0] != n:
+        raise ValueError("softmax_cross_entropy: expected N, K >= 1 and N targets "
+                         "(checked by cnncore.functional)")
     grad = _empty((n, k), dtype=np.float32) if want_grad else None
     cdef float[:, ::1] gv
     cdef float* gp = NULL

@@ -35,6 +35,8 @@ def batch_norm_forward(const float[:, :, :, :, ::1] x, int64_t c, residual, bint
     eval: running_mean / running_var (c,) are the statistics (read only).
     Returns (y, save_mean, save_invstd).
     """
+    if x.shape[0] * x.shape[2] * x.shape[3] == 0 or c < 1:
+        raise ValueError("batch_norm_forward: empty input (handled by cnncore.functional)")
     cdef cnn_bn_desc d
     d.n = x.shape[0]
     d.c = c
@@ -86,6 +88,8 @@ def batch_norm_backward(const float[:, :, :, :, ::1] dy, const float[:, :, :, :,
     want_residual: also return the residual's gradient (the add + relu form).
     Returns (dx, dresidual or None, dweight, dbias).
     """
+    if x.shape[0] * x.shape[2] * x.shape[3] == 0 or c < 1:
+        raise ValueError("batch_norm_backward: empty input (handled by cnncore.functional)")
     cdef cnn_bn_desc d
     d.n = x.shape[0]
     d.c = c

@@ -27,6 +27,14 @@ __all__ = [
 
 # ------------------------------------------------------------------------------ validation ---
 
+def _array(v, name):
+    """Any-shape input as C-contiguous float32, 0-d arrays kept 0-d."""
+    arr = as_float32(v, name)
+    if arr.ndim != np.ndim(v):
+        arr = arr.reshape(np.shape(v))
+    return arr
+
+
 def _same_shape(arr, name, ref, ref_name):
     if arr.shape != ref.shape:
         raise ValueError("%s: expected the shape of %s %s, got %s"
@@ -34,8 +42,8 @@ def _same_shape(arr, name, ref, ref_name):
 
 
 def _pair_of(a, b, name_a, name_b):
-    x = as_float32(a, name_a)
-    y = as_float32(b, name_b)
+    x = _array(a, name_a)
+    y = _array(b, name_b)
     _same_shape(y, name_b, x, name_a)
     return x, y
 
@@ -76,7 +84,7 @@ def _dropout_args(p, seed, training=True):
 
 def relu(input):
     """max(input, 0) elementwise, any shape (NaN propagates, as torch.relu)."""
-    return _kernels.relu(as_float32(input, "input"))
+    return _kernels.relu(_array(input, "input"))
 
 
 def relu_backward(grad_output, output):
@@ -87,7 +95,7 @@ def relu_backward(grad_output, output):
 
 def relu6(input):
     """min(max(input, 0), 6) elementwise, any shape (as torch.nn.functional.relu6)."""
-    return _kernels.relu6(as_float32(input, "input"))
+    return _kernels.relu6(_array(input, "input"))
 
 
 def relu6_backward(grad_output, output):
@@ -104,7 +112,7 @@ def add(a, b):
 
 def add_backward(grad_output):
     """Gradients of add: (grad_a, grad_b), two copies of grad_output as float32."""
-    dy = as_float32(grad_output, "grad_output")
+    dy = _array(grad_output, "grad_output")
     return dy.copy(), dy.copy()
 
 
@@ -156,7 +164,7 @@ def dropout(input, p=0.5, training=True, seed=0):
     training=False returns a float32 copy of input.
     """
     p, seed, training = _dropout_args(p, seed, training)
-    x = as_float32(input, "input")
+    x = _array(input, "input")
     if not training:
         return x.copy() if np.may_share_memory(x, input) else x
     return _kernels.dropout(x, p, seed)
@@ -166,7 +174,7 @@ def dropout_backward(grad_output, p=0.5, seed=0):
     """Gradient of dropout(input, p, training=True, seed): grad_output masked and scaled by the
     mask the forward used (regenerated from the seed)."""
     p, seed, _ = _dropout_args(p, seed)
-    return _kernels.dropout(as_float32(grad_output, "grad_output"), p, seed)
+    return _kernels.dropout(_array(grad_output, "grad_output"), p, seed)
 
 
 def dropout_blocked(xb, p=0.5, training=True, seed=0):

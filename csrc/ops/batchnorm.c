@@ -6,6 +6,7 @@
  * the partial sums of a block are added in range order. The ranges do not depend on the thread
  * count, so neither do the results. The elementwise passes split (image, block, pixel chunk). */
 #include <math.h>
+#include <string.h>
 
 #include "cnn_norm.h"
 
@@ -17,33 +18,47 @@ static int threads_for_work(int64_t items, int64_t floats) {
     return cnn_threads_for(cnn_min64(items, floats / 32768 + 1));
 }
 
-/* Visits the pixel range [r0, r1) of flat pixel indices r = i * hw + q image by image: runs the
- * body with `off`, the float offset of pixel q of image i in channel block b, and `len` pixels. */
-#define FOR_SEGMENTS(b, cb, hw, r0, r1, ...)                                              \
-    for (int64_t r_ = (r0); r_ < (r1);) {                                                 \
-        const int64_t i_ = r_ / (hw), q_ = r_ % (hw);                                     \
-        const int64_t len = cnn_min64((hw) - q_, (r1) - r_);                              \
-        const int64_t off = ((i_ * (cb) + (b)) * (hw) + q_) * CNN_BLOCK;                  \
-        __VA_ARGS__                                                                       \
-        r_ += len;                                                                        \
-    }
+/* d where y > 0, else 0 (the gradient through a ReLU whose output was y), as a bit mask: a
+ * select with a conditional load does not vectorize, this does. NaN in d is kept. */
+static inline float relu_masked(float d, float y) {
+    uint32_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    bits &= -(uint32_t)(y > 0.0f);
+    memcpy(&d, &bits, sizeof bits);
+    return d;
+}
+
+/* The reduction range [r0, r1) of flat pixel indices r = i * hw + q is visited image by image:
+ * segment_at(r) gives the float offset of pixel q of image i in channel block b and the number
+ * of pixels up to the end of the image or of the range. */
+static inline int64_t segment_at(int64_t r, int64_t r1, int64_t b, int64_t cb, int64_t hw,
+                                 int64_t* len) {
+    const int64_t i = r / hw, q = r % hw;
+    *len = cnn_min64(hw - q, r1 - r);
+    return ((i * cb + b) * hw + q) * CNN_BLOCK;
+}
 
 /* ------------------------------------------------------------------ forward ---- */
 
-/* Per-lane sums over one pixel range of x - shift and (x - shift)^2 (shift: a value of each
- * channel, so the one-pass variance does not cancel catastrophically). */
+/* Adds the per-lane sums of v = x - shift and v * v over `len` pixels to a1, a2 (shift: a value
+ * of each channel, so that the one-pass variance does not cancel catastrophically). */
+static void stats_segment(const float* restrict px, int64_t len, const float* restrict shift,
+                          double* restrict a1, double* restrict a2) {
+    for (int64_t p = 0; p < len; p++)
+        for (int l = 0; l < CNN_BLOCK; l++) {
+            const double v = (double)px[p * CNN_BLOCK + l] - (double)shift[l];
+            a1[l] += v;
+            a2[l] += v * v;
+        }
+}
+
 static void stats_part(const float* x, int64_t b, int64_t cb, int64_t hw, int64_t r0, int64_t r1,
                        const float* shift, double* s1, double* s2) {
     double a1[CNN_BLOCK] = {0}, a2[CNN_BLOCK] = {0};
-    FOR_SEGMENTS(b, cb, hw, r0, r1, {
-        const float* px = x + off;
-        for (int64_t p = 0; p < len; p++)
-            for (int l = 0; l < CNN_BLOCK; l++) {
-                const double v = (double)px[p * CNN_BLOCK + l] - (double)shift[l];
-                a1[l] += v;
-                a2[l] += v * v;
-            }
-    })
+    for (int64_t r = r0, len; r < r1; r += len) {
+        const int64_t off = segment_at(r, r1, b, cb, hw, &len);
+        stats_segment(x + off, len, shift, a1, a2);
+    }
     for (int l = 0; l < CNN_BLOCK; l++) {
         s1[l] = a1[l];
         s2[l] = a2[l];
@@ -173,32 +188,38 @@ int cnn_batch_norm_forward(const cnn_bn_desc* d, const float* x, const float* re
 
 /* ----------------------------------------------------------------- backward ---- */
 
-/* Per-lane sums over one pixel range of g and g * (x - mean), g = dy masked by y > 0 if y. */
+/* Adds the per-lane sums of g and g * (x - mean) over `len` pixels to a1, a2, with g = dy, or
+ * g = dy where y > 0 else 0 when y is given (the ReLU mask of the fused forms). */
+static void grad_segment(const float* restrict pd, const float* restrict px,
+                         const float* restrict py, int64_t len, const float* restrict mean,
+                         double* restrict a1, double* restrict a2) {
+    if (py) {
+        for (int64_t p = 0; p < len; p++)
+            for (int l = 0; l < CNN_BLOCK; l++) {
+                const int64_t k = p * CNN_BLOCK + l;
+                const double g = relu_masked(pd[k], py[k]);
+                a1[l] += g;
+                a2[l] += g * ((double)px[k] - (double)mean[l]);
+            }
+    } else {
+        for (int64_t p = 0; p < len; p++)
+            for (int l = 0; l < CNN_BLOCK; l++) {
+                const int64_t k = p * CNN_BLOCK + l;
+                const double g = pd[k];
+                a1[l] += g;
+                a2[l] += g * ((double)px[k] - (double)mean[l]);
+            }
+    }
+}
+
 static void grad_part(const float* dy, const float* x, const float* y, const float* mean,
                       int64_t b, int64_t cb, int64_t hw, int64_t r0, int64_t r1, double* sg,
                       double* sgx) {
     double a1[CNN_BLOCK] = {0}, a2[CNN_BLOCK] = {0};
-    FOR_SEGMENTS(b, cb, hw, r0, r1, {
-        const float *pd = dy + off, *px = x + off;
-        if (y) {
-            const float* py = y + off;
-            for (int64_t p = 0; p < len; p++)
-                for (int l = 0; l < CNN_BLOCK; l++) {
-                    const int64_t k = p * CNN_BLOCK + l;
-                    const double g = py[k] > 0.0f ? (double)pd[k] : 0.0;
-                    a1[l] += g;
-                    a2[l] += g * ((double)px[k] - (double)mean[l]);
-                }
-        } else {
-            for (int64_t p = 0; p < len; p++)
-                for (int l = 0; l < CNN_BLOCK; l++) {
-                    const int64_t k = p * CNN_BLOCK + l;
-                    const double g = pd[k];
-                    a1[l] += g;
-                    a2[l] += g * ((double)px[k] - (double)mean[l]);
-                }
-        }
-    })
+    for (int64_t r = r0, len; r < r1; r += len) {
+        const int64_t off = segment_at(r, r1, b, cb, hw, &len);
+        grad_segment(dy + off, x + off, y ? y + off : NULL, len, mean, a1, a2);
+    }
     for (int l = 0; l < CNN_BLOCK; l++) {
         sg[l] = a1[l];
         sgx[l] = a2[l];
@@ -275,7 +296,7 @@ int cnn_batch_norm_backward(const cnn_bn_desc* d, const float* dy, const float* 
                 for (int64_t p = 0; p < len; p++)
                     for (int l = 0; l < CNN_BLOCK; l++) {
                         const int64_t e = p * CNN_BLOCK + l;
-                        const float g = py[e] > 0.0f ? pd[e] : 0.0f;
+                        const float g = relu_masked(pd[e], py[e]);
                         pr[e] = g;
                         pdx[e] = a[l] * (g - mg[l] - (px[e] - m[l]) * k[l]);
                     }
@@ -283,7 +304,7 @@ int cnn_batch_norm_backward(const cnn_bn_desc* d, const float* dy, const float* 
                 for (int64_t p = 0; p < len; p++)
                     for (int l = 0; l < CNN_BLOCK; l++) {
                         const int64_t e = p * CNN_BLOCK + l;
-                        const float g = py[e] > 0.0f ? pd[e] : 0.0f;
+                        const float g = relu_masked(pd[e], py[e]);
                         pdx[e] = a[l] * (g - mg[l] - (px[e] - m[l]) * k[l]);
                     }
             }

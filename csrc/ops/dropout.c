@@ -1,6 +1,8 @@
 /* Dropout with a counter-based mask: element k is kept or dropped according to a splitmix64 hash
  * of (seed, k), so no mask is stored, the backward regenerates it, and the mask is the same for
  * any thread count and for the NCHW and NCHW16c layouts (k is the logical row-major index). */
+#include <string.h>
+
 #include "cnn_eltwise.h"
 
 #define DROPOUT_CHUNK 16384
@@ -18,6 +20,16 @@ uint64_t cnn_dropout_hash(uint64_t seed, uint64_t index) {
     return mix64(mix64(seed) + (index + 1) * GOLDEN);
 }
 
+/* v if the hash h keeps its element, else 0; branch-free (the mask is random, a branch would be
+ * mispredicted half the time). */
+static inline float kept(float v, uint64_t h, uint64_t threshold) {
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    bits &= -(uint32_t)((h >> 11) >= threshold);
+    memcpy(&v, &bits, sizeof bits);
+    return v;
+}
+
 /* Keep threshold on the top 53 bits of the hash: kept iff (h >> 11) >= p * 2^53. */
 static uint64_t threshold_of(double p) { return (uint64_t)(p * 9007199254740992.0); }
 
@@ -30,7 +42,7 @@ void cnn_dropout(const float* x, int64_t count, double p, uint64_t seed, float* 
         const int64_t i1 = cnn_min64(count, (ch + 1) * DROPOUT_CHUNK);
         for (int64_t i = ch * DROPOUT_CHUNK; i < i1; i++) {
             const uint64_t h = mix64(key + ((uint64_t)i + 1) * GOLDEN);
-            y[i] = (h >> 11) >= t ? x[i] * scale : 0.0f;
+            y[i] = kept(x[i] * scale, h, t);
         }
     }
 }
@@ -43,19 +55,17 @@ void cnn_dropout_nchw16c(const float* x, int64_t n, int64_t c, int64_t hw, doubl
 #pragma omp parallel for num_threads(cnn_threads_for(rows * hw * CNN_BLOCK / DROPOUT_CHUNK + 1)) schedule(static)
     for (int64_t row = 0; row < rows; row++) {
         const int64_t b = row % cb, i = row / cb;
+        const int64_t lanes = cnn_min64(CNN_BLOCK, c - b * CNN_BLOCK);
         const float* src = x + row * hw * CNN_BLOCK;
         float* dst = y + row * hw * CNN_BLOCK;
-        for (int l = 0; l < CNN_BLOCK; l++) {
-            const int64_t ch = b * CNN_BLOCK + l;
-            if (ch >= c) {
-                for (int64_t q = 0; q < hw; q++) dst[q * CNN_BLOCK + l] = 0.0f;
-                continue;
+        /* counter of lane l at pixel q: base + l * hw + q + 1 (the NCHW index of the element, + 1) */
+        const uint64_t base = (uint64_t)((i * c + b * CNN_BLOCK) * hw);
+        for (int64_t q = 0; q < hw; q++) {
+            for (int l = 0; l < lanes; l++) {
+                const uint64_t h = mix64(key + (base + (uint64_t)(l * hw + q) + 1) * GOLDEN);
+                dst[q * CNN_BLOCK + l] = kept(src[q * CNN_BLOCK + l] * scale, h, t);
             }
-            const uint64_t base = (uint64_t)((i * c + ch) * hw);
-            for (int64_t q = 0; q < hw; q++) {
-                const uint64_t h = mix64(key + (base + (uint64_t)q + 1) * GOLDEN);
-                dst[q * CNN_BLOCK + l] = (h >> 11) >= t ? src[q * CNN_BLOCK + l] * scale : 0.0f;
-            }
+            for (int l = (int)lanes; l < CNN_BLOCK; l++) dst[q * CNN_BLOCK + l] = 0.0f;
         }
     }
 }
