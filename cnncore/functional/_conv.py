@@ -112,6 +112,7 @@ def _as_bias(bias, c_out):
 def conv2d_blocked(xb, packed, bias=None, stride=1, padding=0, dilation=1, relu=False):
     """Convolution of a Blocked input with PackedConv weights; returns (Blocked output, geometry)."""
     g = conv_geometry(xb.shape, packed.weight.shape, stride, padding, dilation, packed.groups)
+    bias = _as_bias(bias, g.c_out)  # the kernels read C_out float32s from it
     if packed.depthwise:
         y = _kernels.dwconv_forward(g, xb.data, packed.forward_packing, bias, relu)
     else:
