@@ -60,6 +60,9 @@ CASES = [
     Case("1x1_c64-64_w15", 1, 64, 3, 15, 64, kernel=1),
     Case("1x1_c17-33_w45", 1, 17, 3, 45, 33, kernel=1),  # 4 tiles of 14 / 8 of 6 / 6 of 8
     Case("3x3_c1-1_w3_no_pad", 1, 1, 3, 3, 1),  # kernel == input: 1x1 output
+    Case("3x3_c64-64_w56_s2_p1", 1, 64, 7, 56, 64, stride=2, padding=1),
+    Case("3x3_c33-17_w29_d3_p3_n3", 3, 33, 7, 29, 17, padding=3, dilation=3),
+    Case("5x5_c17-16_h1_p2", 2, 17, 1, 13, 16, kernel=5, padding=2),
     # stride, padding, dilation
     Case("3x3_c17-16_w13_s21_p1", 2, 17, 9, 13, 16, stride=(2, 1), padding=1),
     Case("3x3_c3-15_w7_p2", 1, 3, 5, 7, 15, padding=2),
@@ -81,6 +84,7 @@ CASES = [
     Case("g4_c68-40_w5_p1", 2, 68, 5, 5, 40, padding=1, groups=4),
     Case("g2_c32-32_w14_p1", 1, 32, 3, 14, 32, padding=1, groups=2),  # 16 per group
     Case("g3_c48-33_w7_s2_p1", 1, 48, 7, 7, 33, stride=2, padding=1, groups=3),
+    Case("g2_c66-70_w15_p1", 2, 66, 5, 15, 70, padding=1, groups=2),  # 33 -> 35 per group
     # depthwise (groups == C_in == C_out): its own kernel path
     Case("dw_c17_w15_p1", 2, 17, 5, 15, 17, padding=1, groups=17),
     Case("dw_c17_w29_s2_p1", 1, 17, 9, 29, 17, stride=2, padding=1, groups=17),
@@ -89,6 +93,8 @@ CASES = [
     Case("dw_c16_w13_s21_d2_p2", 1, 16, 9, 13, 16, stride=(2, 1), dilation=2, padding=2, groups=16),
     Case("dw_c33_w14_p12", 1, 33, 4, 14, 33, padding=(1, 2), groups=33),
     Case("dw_c64_w6_no_pad", 1, 64, 5, 6, 64, groups=64),
+    Case("dw_c17_7x7_w29_s2_p3", 2, 17, 9, 29, 17, kernel=7, stride=2, padding=3, groups=17),
+    Case("dw_c33_w56_p1_nobias", 1, 33, 3, 56, 33, padding=1, groups=33, bias=False),
     # depthwise multiplier 2 (groups == C_in, C_out = 2 C_in): the general grouped path
     Case("dwm2_c17-34_w15_p1", 1, 17, 5, 15, 34, padding=1, groups=17),
     Case("dwm2_c3-6_w5_s2_p1_nobias", 2, 3, 7, 5, 6, stride=2, padding=1, groups=3, bias=False),
@@ -132,10 +138,11 @@ def test_conv2d_relu_and_backward(isa, case):
     assert_close(gb, rgb, name="grad_bias")
 
 
-@pytest.mark.parametrize("relu", [False, True], ids=["plain", "relu"])
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_blocked_entry_points(isa, case, relu):
+def test_blocked_entry_points(isa, case):
+    """conv2d_blocked / conv2d_backward_blocked directly (conv2d_relu covers relu=True)."""
     x, w, b, gy = case.arrays(seed=2)
+    relu = case.id.endswith("nobias")  # relu=True on the cases without bias, False on the others
     packed = PackedConv(w, case.groups)
     assert packed.depthwise == (case.groups == case.cin == case.cout and case.groups > 1)
     xb = F.to_blocked(x)
@@ -475,6 +482,21 @@ def test_blocked_entry_points_reject_bad_arguments():
 
 
 # --------------------------------------------------------------------------------- NaN ---
+
+def test_grouped_finite_inputs_take_the_single_kernel_path(monkeypatch):
+    """The group-by-group path is for non-finite inputs only (it costs one call per group)."""
+    from cnncore.functional import _conv
+
+    def fail(*args):
+        raise AssertionError("group-by-group path taken for finite inputs")
+
+    monkeypatch.setattr(_conv, "_by_group", fail)
+    case = BY_ID["g4_c68-40_w5_p1"]
+    x, w, b, gy = case.arrays(seed=14)
+    assert_close(F.conv2d(x, w, b, **case.kw), R.conv2d(x, w, b, **case.kw))
+    for got, want in zip(F.conv2d_backward(gy, x, w, **case.kw), R.conv2d_backward(gy, x, w, **case.kw)):
+        assert_close(got, want)
+
 
 NAN_CASES = ["3x3_c17-33_w15_p1", "3x3_c33-64_w29_s2_p1", "3x3_c15-16_w13_d2_p2",
              "g2_c34-36_w15_p1", "g3_c6-9_w13_p1_nobias", "g4_c68-40_w5_p1", "dw_c17_w15_p1",
