@@ -1,4 +1,5 @@
 """Runtime configuration: the ISA level of the kernels and the thread count."""
+import numbers
 import os
 import sys
 
@@ -47,11 +48,11 @@ def set_num_threads(n):
     if n is None:
         _kernels.set_num_threads(0)
         return
-    if isinstance(n, bool) or not isinstance(n, int):
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError("n: expected an int >= 1 or None, got %r" % (n,))
-    if n < 1:
-        raise ValueError("n: expected an int >= 1 or None, got %d" % n)
-    _kernels.set_num_threads(n)
+    if not 1 <= n <= 2 ** 31 - 1:  # the C side takes an int
+        raise ValueError("n: expected an int in [1, 2**31 - 1] or None, got %d" % n)
+    _kernels.set_num_threads(int(n))
 
 
 def get_num_threads():

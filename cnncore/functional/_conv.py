@@ -109,11 +109,36 @@ def _as_bias(bias, c_out):
     return b
 
 
+def _shares_blocks(packed):
+    """A grouped (not depthwise) convolution whose groups share 16-channel blocks. Its kernels
+    compute whole blocks and rely on zero weights between groups, which a NaN or Inf turns into
+    NaN (0 * inf): such inputs take the group-by-group path below instead."""
+    g = packed.groups
+    return (g > 1 and not packed.depthwise
+            and bool((packed.c_in // g) % 16 or (packed.c_out // g) % 16))
+
+
+def _by_group(arr, c_arr, packed, run):
+    """Concatenate run(k, NCHW slice of group k of arr, PackedConv of group k) over the groups."""
+    x = from_blocked(Blocked(arr, c_arr))
+    step, wstep = c_arr // packed.groups, packed.c_out // packed.groups
+    outs = [from_blocked(run(k, x[:, k * step:(k + 1) * step],
+                             PackedConv(packed.weight[k * wstep:(k + 1) * wstep])))
+            for k in range(packed.groups)]
+    return to_blocked(np.concatenate(outs, axis=1)).data
+
+
 def conv2d_blocked(xb, packed, bias=None, stride=1, padding=0, dilation=1, relu=False):
     """Convolution of a Blocked input with PackedConv weights; returns (Blocked output, geometry)."""
     g = conv_geometry(xb.shape, packed.weight.shape, stride, padding, dilation, packed.groups)
+    bias = _as_bias(bias, g.c_out)  # the kernels read C_out float32s from it
     if packed.depthwise:
         y = _kernels.dwconv_forward(g, xb.data, packed.forward_packing, bias, relu)
+    elif _shares_blocks(packed) and not np.isfinite(xb.data).all():
+        opg = g.c_out // g.groups
+        y = _by_group(xb.data, g.c_in, packed, lambda k, x, p: conv2d_blocked(
+            to_blocked(x), p, None if bias is None else bias[k * opg:(k + 1) * opg],
+            stride, padding, dilation, relu)[0])
     else:
         p, lo, cnt, _ = packed.forward_packing
         y = _kernels.conv_forward(g, xb.data, p, lo, cnt, bias, relu)
@@ -128,7 +153,12 @@ def conv2d_backward_blocked(dyb, xb, packed, g, need_input_grad=True):
             dx = Blocked(_kernels.dwconv_backward_data(g, dyb.data, packed.transposed_packing), g.c_in)
         dw = _kernels.dwconv_unpack(g, _kernels.dwconv_backward_weights(g, xb.data, dyb.data))
     else:
-        if need_input_grad:
+        if need_input_grad and _shares_blocks(packed) and not np.isfinite(dyb.data).all():
+            gk = g._replace(c_in=g.c_in // g.groups, c_out=g.c_out // g.groups, groups=1)
+            dx = Blocked(_by_group(dyb.data, g.c_out, packed, lambda k, dy, p: Blocked(
+                _kernels.conv_backward_data(gk, to_blocked(dy).data, *p.transposed_packing[:3]),
+                gk.c_in)), g.c_in)
+        elif need_input_grad:
             pt, lot, cntt, _ = packed.transposed_packing
             dx = Blocked(_kernels.conv_backward_data(g, dyb.data, pt, lot, cntt), g.c_in)
         _, lo, cnt, nicb_max = packed.forward_packing

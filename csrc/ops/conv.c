@@ -130,7 +130,7 @@ static float* pad_copy(const float* src, int64_t nb, int64_t h, int64_t w, int64
 typedef struct {
     const float* xp;        /* padded input (N, ICB, HP, WP, 16) */
     int64_t n, icb, hp, wp, c_in;
-    int64_t ocb, oh, ow, kh, kw, sh, sw, dh, dw;
+    int64_t c_out, ocb, oh, ow, kh, kw, sh, sw, dh, dw;
     const float* packed;
     const int32_t* icb_lo;
     const int32_t* nicb;
@@ -170,6 +170,11 @@ static void direct_conv(const direct_args* a) {
             kernel((size_t)npix, in_row + c0 * a->sw * CNN_BLOCK, a->packed + ob * wsize, bias,
                    out_row + c0 * CNN_BLOCK, &p);
         }
+        /* lanes past c_out: their weights are zero, but zero times a NaN or Inf input is NaN */
+        const int64_t pad_from = a->c_out - ob * CNN_BLOCK;
+        if (pad_from < CNN_BLOCK)
+            for (int64_t c = 0; c < a->ow; c++)
+                memset(out_row + c * CNN_BLOCK + pad_from, 0, sizeof(float) * (CNN_BLOCK - pad_from));
     }
 }
 
@@ -196,8 +201,8 @@ int cnn_conv2d_forward(const cnn_conv_desc* d, const float* x, const float* pack
     }
     direct_args a = {
         .xp = xp ? xp : x, .n = d->n, .icb = icb, .hp = d->h + d->ph + bottom,
-        .wp = d->w + d->pw + right, .c_in = d->c_in, .ocb = ocb, .oh = d->oh, .ow = d->ow,
-        .kh = d->kh, .kw = d->kw, .sh = d->sh, .sw = d->sw, .dh = d->dh, .dw = d->dw,
+        .wp = d->w + d->pw + right, .c_in = d->c_in, .c_out = d->c_out, .ocb = ocb, .oh = d->oh,
+        .ow = d->ow, .kh = d->kh, .kw = d->kw, .sh = d->sh, .sw = d->sw, .dh = d->dh, .dw = d->dw,
         .packed = packed, .icb_lo = icb_lo, .nicb = nicb, .nicb_max = nicb_max,
         .bias16 = bias16, .relu = relu, .y = y};
     direct_conv(&a);
@@ -244,8 +249,8 @@ int cnn_conv2d_backward_data(const cnn_conv_desc* d, const float* dy, const floa
     float* buf = upsample_pad(d, dy, d->n * ocb, &hb, &wb);
     if (!buf) return CNN_ENOMEM;
     direct_args a = {
-        .xp = buf, .n = d->n, .icb = ocb, .hp = hb, .wp = wb, .c_in = d->c_out, .ocb = icb,
-        .oh = d->h, .ow = d->w, .kh = d->kh, .kw = d->kw, .sh = 1, .sw = 1, .dh = d->dh,
+        .xp = buf, .n = d->n, .icb = ocb, .hp = hb, .wp = wb, .c_in = d->c_out, .c_out = d->c_in,
+        .ocb = icb, .oh = d->h, .ow = d->w, .kh = d->kh, .kw = d->kw, .sh = 1, .sw = 1, .dh = d->dh,
         .dw = d->dw, .packed = packed_t, .icb_lo = icb_lo_t, .nicb = nicb_t,
         .nicb_max = nicb_max_t, .bias16 = NULL, .relu = 0, .y = dx};
     direct_conv(&a);
