@@ -74,7 +74,10 @@ class PackedConv:
     get their own packing. Build a new one whenever the weights change."""
 
     def __init__(self, weight, groups=1):
-        self.weight = as_float32(weight, "weight", 4, "(C_out, C_in/groups, KH, KW)")
+        w = as_float32(weight, "weight", 4, "(C_out, C_in/groups, KH, KW)")
+        # a private copy: the lazily built transposed packing must match the forward one even if
+        # the caller changes its array in place in between
+        self.weight = w.copy() if w is weight else w
         self.groups = int_arg(groups, "groups", 1)
         c_out, cpg, kh, kw = self.weight.shape
         self.c_out, self.c_in, self.kh, self.kw = c_out, cpg * self.groups, kh, kw

@@ -24,6 +24,9 @@ void cnn_set_num_threads(int n);
 int cnn_get_num_threads(void);
 /* Threads to use for `work_items` independent items: never more threads than items. */
 int cnn_threads_for(int64_t work_items);
+/* Threads for `work_items` items that together do `flops` arithmetic: small work stays on one
+ * thread instead of paying a fork/join (about a million flops per extra thread). */
+int cnn_threads_for_work(int64_t work_items, double flops);
 /* Name of the OpenMP runtime library this module is linked to (e.g. "libgomp.so.1"), or "none". */
 const char* cnn_openmp_runtime(void);
 

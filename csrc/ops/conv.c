@@ -148,7 +148,8 @@ static void direct_conv(const direct_args* a) {
     const int64_t items = a->n * a->ocb * a->oh;
     const int64_t ic_last_full = a->c_in - (a->icb - 1) * CNN_BLOCK;
     const int64_t wsize = a->nicb_max * a->kh * a->kw * 256;
-#pragma omp parallel for num_threads(cnn_threads_for(items)) schedule(static)
+    const double flops = 2.0 * items * a->ow * wsize;
+#pragma omp parallel for num_threads(cnn_threads_for_work(items, flops)) schedule(static)
     for (int64_t item = 0; item < items; item++) {
         const int64_t r = item % a->oh, ob = (item / a->oh) % a->ocb, b = item / (a->oh * a->ocb);
         cnn_conv_params p;
@@ -276,7 +277,8 @@ int cnn_conv2d_backward_weights(const cnn_conv_desc* d, const float* x, const fl
     const int64_t max_lanes = (int64_t)cnn_conv_cfg.bww_max_lanes;
     const int64_t ic_last_full = d->c_in - (icb - 1) * CNN_BLOCK;
     const int64_t items = ocb * nicb_max * taps;
-#pragma omp parallel for num_threads(cnn_threads_for(items)) schedule(dynamic, 1)
+    const double flops = 2.0 * items * 256.0 * d->n * d->oh * d->ow;
+#pragma omp parallel for num_threads(cnn_threads_for_work(items, flops)) schedule(dynamic, 1)
     for (int64_t item = 0; item < items; item++) {
         const int64_t t = item % taps, c = (item / taps) % nicb_max, ob = item / (taps * nicb_max);
         float* tile = dw_packed + item * 256;

@@ -130,7 +130,7 @@ int cnn_dwconv2d_backward_weights(const cnn_conv_desc* d, const float* x, const 
     if (!xp) return CNN_ENOMEM;
     const cnn_dw_bww_ukernel kernel = cnn_dwconv_cfg.bww;
     const int64_t items = cb * taps;
-#pragma omp parallel for num_threads(cnn_threads_for(items)) schedule(static)
+#pragma omp parallel for num_threads(cnn_threads_for_work(items, 32.0 * items * d->n * d->oh * d->ow)) schedule(static)
     for (int64_t item = 0; item < items; item++) {
         const int64_t t = item % taps, c = item / taps, i = t / d->kw, j = t % d->kw;
         float* acc = dw_packed + item * CNN_BLOCK;

@@ -29,6 +29,13 @@ int cnn_threads_for(int64_t work_items) {
     return t < 1 ? 1 : (int)t;
 }
 
+#define CNN_FLOPS_PER_THREAD (1 << 20)
+
+int cnn_threads_for_work(int64_t work_items, double flops) {
+    const double by_work = flops / CNN_FLOPS_PER_THREAD + 1.0;
+    return cnn_threads_for(by_work < (double)work_items ? (int64_t)by_work : work_items);
+}
+
 const char* cnn_openmp_runtime(void) {
 #ifdef _OPENMP
     Dl_info info;
