@@ -17,11 +17,16 @@ from ._config import (  # noqa: E402
     show_config,
     _isa_from_environment,
 )
-from . import functional  # noqa: E402
+from ._random import manual_seed  # noqa: E402
 
 _isa_from_environment()
 
+from . import functional  # noqa: E402
+from . import nn  # noqa: E402
+from . import optim  # noqa: E402
+from . import data, models, train  # noqa: E402
+
 __all__ = [
-    "available_isas", "config", "functional", "get_isa", "get_num_threads", "set_isa",
-    "set_num_threads", "show_config", "__version__",
+    "available_isas", "config", "data", "functional", "get_isa", "get_num_threads", "manual_seed",
+    "models", "nn", "optim", "set_isa", "set_num_threads", "show_config", "train", "__version__",
 ]

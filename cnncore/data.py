@@ -1,0 +1,225 @@
+"""Data: the bundled digits, loaders for MNIST (IDX files) and CIFAR-10 (python batches) from a
+local path, batching with seeded shuffling, and batch augmentations.
+
+Everything returns NCHW float32 images and int64 labels.
+"""
+import gzip
+import os
+import pickle
+
+import numpy as np
+
+__all__ = ["load_digits", "load_mnist", "load_cifar10", "train_test_split", "DataLoader",
+           "Compose", "RandomCrop", "RandomHorizontalFlip", "Normalize", "load_dataset"]
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+# ---------------------------------------------------------------------------------------- data sets
+def load_digits():
+    """The bundled 8x8 handwritten digits: images (1797, 1, 8, 8) float32 in [0, 1], labels int64."""
+    with np.load(os.path.join(_HERE, "datasets", "digits.npz")) as f:
+        images = f["images"].astype(np.float32)[:, None] / 16.0
+        labels = f["labels"].astype(np.int64)
+    return images, labels
+
+
+def train_test_split(images, labels, test_fraction=0.2, seed=0, stratify=True):
+    """Split into (x_train, y_train, x_test, y_test); stratified by label by default, seeded."""
+    images, labels = np.asarray(images), np.asarray(labels)
+    if len(images) != len(labels):
+        raise ValueError("labels: expected %d labels (one per image), got %d" % (len(images), len(labels)))
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError("test_fraction: expected a number in (0, 1), got %r" % (test_fraction,))
+    rng = np.random.default_rng(seed)
+    if stratify:
+        test_idx = []
+        for c in np.unique(labels):
+            idx = np.flatnonzero(labels == c)
+            rng.shuffle(idx)
+            test_idx.append(idx[: int(round(len(idx) * test_fraction))])
+        test_idx = np.sort(np.concatenate(test_idx))
+    else:
+        test_idx = np.sort(rng.permutation(len(labels))[: int(round(len(labels) * test_fraction))])
+    mask = np.zeros(len(labels), bool)
+    mask[test_idx] = True
+    return images[~mask], labels[~mask], images[mask], labels[mask]
+
+
+def _open_maybe_gz(path):
+    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+
+
+def _find(directory, names, what):
+    if not os.path.isdir(directory):
+        raise FileNotFoundError("path: %s is not a directory (expected the folder holding the %s files)"
+                                % (directory, what))
+    for name in names:
+        p = os.path.join(directory, name)
+        if os.path.exists(p):
+            return p
+    raise FileNotFoundError("path: no %s file in %s (looked for %s)" % (what, directory, ", ".join(names)))
+
+
+def _read_idx(path):
+    with _open_maybe_gz(path) as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise ValueError("%s: not an IDX file of unsigned bytes (bad magic number)" % path)
+    ndim = data[3]
+    dims = np.frombuffer(data, dtype=">u4", count=ndim, offset=4).astype(np.int64)
+    expected = int(np.prod(dims))
+    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if body.size != expected:
+        raise ValueError("%s: IDX header says %s (%d values), the file holds %d" % (path, tuple(dims), expected, body.size))
+    return body.reshape(tuple(dims))
+
+
+def load_mnist(path, train=True):
+    """MNIST (or Fashion-MNIST) from the IDX files in directory `path` (optionally .gz):
+    {train,t10k}-{images-idx3,labels-idx1}-ubyte. Returns images (N, 1, 28, 28) float32 in [0, 1]
+    and labels int64."""
+    prefix = "train" if train else "t10k"
+    img = _read_idx(_find(path, [prefix + "-images-idx3-ubyte", prefix + "-images-idx3-ubyte.gz",
+                                 prefix + "-images.idx3-ubyte"], "MNIST %s images" % prefix))
+    lab = _read_idx(_find(path, [prefix + "-labels-idx1-ubyte", prefix + "-labels-idx1-ubyte.gz",
+                                 prefix + "-labels.idx1-ubyte"], "MNIST %s labels" % prefix))
+    if img.ndim != 3 or lab.ndim != 1 or len(img) != len(lab):
+        raise ValueError("path: MNIST images %s and labels %s do not match" % (img.shape, lab.shape))
+    return img[:, None].astype(np.float32) / 255.0, lab.astype(np.int64)
+
+
+def load_cifar10(path, train=True):
+    """CIFAR-10 from its python batches in directory `path` (data_batch_1..5, test_batch; the
+    cifar-10-batches-py folder). Returns images (N, 3, 32, 32) float32 in [0, 1], labels int64."""
+    names = ["data_batch_%d" % i for i in range(1, 6)] if train else ["test_batch"]
+    xs, ys = [], []
+    for name in names:
+        p = _find(path, [name], "CIFAR-10 '%s'" % name)
+        with open(p, "rb") as f:
+            batch = pickle.load(f, encoding="bytes")
+        data = batch.get(b"data", batch.get("data"))
+        labels = batch.get(b"labels", batch.get("labels"))
+        if data is None or labels is None:
+            raise ValueError("%s: not a CIFAR-10 python batch (no data/labels entries)" % p)
+        xs.append(np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32))
+        ys.append(np.asarray(labels, dtype=np.int64))
+    return np.concatenate(xs).astype(np.float32) / 255.0, np.concatenate(ys)
+
+
+def load_dataset(name, path=None, test_fraction=0.2, seed=0):
+    """(x_train, y_train, x_test, y_test, num_classes) for 'digits', 'mnist' or 'cifar10'."""
+    if name == "digits":
+        x, y = load_digits()
+        return train_test_split(x, y, test_fraction, seed) + (10,)
+    if name in ("mnist", "cifar10"):
+        if path is None:
+            raise ValueError("path: the %s loader reads local files; pass the folder that holds them" % name)
+        load = load_mnist if name == "mnist" else load_cifar10
+        return load(path, True) + load(path, False) + (10,)
+    raise ValueError("dataset: expected 'digits', 'mnist' or 'cifar10', got %r" % (name,))
+
+
+# -------------------------------------------------------------------------------------- batching
+class DataLoader:
+    """Batches of (images, labels) from arrays, reshuffled each epoch from `seed`.
+
+    DataLoader(images, labels, batch_size=64, shuffle=True, seed=0, drop_last=False,
+    transform=None). Epoch e uses the permutation of default_rng((seed, e)), so the order depends
+    only on seed and epoch (a resumed run sees the same batches); `transform(batch, rng)` is applied
+    to each image batch (e.g. Compose([RandomCrop(8, 1), ...])).
+    """
+
+    def __init__(self, images, labels, batch_size=64, shuffle=True, seed=0, drop_last=False, transform=None):
+        self.images = np.ascontiguousarray(images, dtype=np.float32)
+        self.labels = np.ascontiguousarray(labels, dtype=np.int64)
+        if len(self.images) != len(self.labels):
+            raise ValueError("labels: expected %d labels (one per image), got %d"
+                             % (len(self.images), len(self.labels)))
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError("batch_size: expected an int >= 1, got %r" % (batch_size,))
+        self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), int(seed)
+        self.drop_last, self.transform = bool(drop_last), transform
+        self.epoch = 0
+
+    def __len__(self):
+        n = len(self.labels)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def set_epoch(self, epoch):
+        self.epoch = int(epoch)
+
+    def __iter__(self):
+        n = len(self.labels)
+        rng = np.random.default_rng((self.seed, self.epoch))
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        for b in range(len(self)):
+            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+            x = self.images[idx]
+            if self.transform is not None:
+                x = self.transform(x, rng)
+            yield x, self.labels[idx]
+        self.epoch += 1
+
+
+# ---------------------------------------------------------------------------------- augmentation
+class Compose:
+    """Apply batch transforms in order: Compose([RandomCrop(32, 4), RandomHorizontalFlip()])."""
+
+    def __init__(self, transforms):
+        self.transforms = list(transforms)
+
+    def __call__(self, x, rng=None):
+        rng = np.random.default_rng() if rng is None else rng
+        for t in self.transforms:
+            x = t(x, rng)
+        return x
+
+
+class RandomCrop:
+    """Zero-pad each image by `padding` and crop a random size x size window (per image)."""
+
+    def __init__(self, size, padding=0):
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        self.padding = int(padding)
+
+    def __call__(self, x, rng):
+        n, c, h, w = x.shape
+        p, (sh, sw) = self.padding, self.size
+        if sh > h + 2 * p or sw > w + 2 * p:
+            raise ValueError("size: crop %s larger than the padded image (%d, %d)" % (self.size, h + 2 * p, w + 2 * p))
+        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+        top = rng.integers(0, h + 2 * p - sh + 1, size=n)
+        left = rng.integers(0, w + 2 * p - sw + 1, size=n)
+        rows = top[:, None] + np.arange(sh)[None, :]
+        cols = left[:, None] + np.arange(sw)[None, :]
+        return xp[np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None],
+                  rows[:, None, :, None], cols[:, None, None, :]]
+
+
+class RandomHorizontalFlip:
+    """Flip each image left-right with probability p."""
+
+    def __init__(self, p=0.5):
+        self.p = float(p)
+
+    def __call__(self, x, rng):
+        flip = rng.random(len(x)) < self.p
+        out = x.copy()
+        out[flip] = x[flip][..., ::-1]
+        return out
+
+
+class Normalize:
+    """(x - mean) / std per channel."""
+
+    def __init__(self, mean, std):
+        self.mean = np.asarray(mean, np.float32).reshape(1, -1, 1, 1)
+        self.std = np.asarray(std, np.float32).reshape(1, -1, 1, 1)
+        if np.any(self.std <= 0):
+            raise ValueError("std: expected positive values, got %s" % (std,))
+
+    def __call__(self, x, rng=None):
+        if x.shape[1] != self.mean.shape[1] and self.mean.shape[1] != 1:
+            raise ValueError("Normalize: expected %d channels, got shape %s" % (self.mean.shape[1], x.shape))
+        return ((x - self.mean) / self.std).astype(np.float32)
