@@ -116,6 +116,11 @@ class Optimizer:
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of Parameters or "
                 "dicts, but got %s" % type(params).__name__)
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of parameters in sets will change between runs. Please use a list "
+                "instead.")
         try:
             param_groups = list(params)
         except TypeError:
