@@ -9,7 +9,7 @@ from cnncore import data, models, optim, train
 
 def _setup(seed=0, n_train=None):
     cnncore.manual_seed(seed)
-    x_train, y_train, x_test, y_test = data.train_test_split(*data.load_digits(), 0.2, seed=seed)
+    x_train, y_train, x_test, y_test = data.train_test_split(*data.load_digits(), 0.2, seed=0)
     if n_train:
         x_train, y_train = x_train[:n_train], y_train[:n_train]
     model = models.seed_cnn(num_classes=10, in_channels=1)
