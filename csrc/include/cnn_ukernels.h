@@ -21,11 +21,13 @@ typedef void (*cnn_conv_fwd_ukernel)(size_t npix, const float* in, const float* 
                                      const float* bias, float* out, const cnn_conv_params* p);
 
 /* ---- convolution backward-weights, one tile = ni input lanes x 16 output channels ----
- * dw[(i0 + l)*16 + o] += sum_{r < nrows, t < npix} x[r*x_row_stride + t*x_pix_stride + i0 + l]
- *                                                  * dy[r*dy_row_stride + t*16 + o]
- * for l < ni (ni <= the kernel's max lanes). */
+ * dw[(i0 + l)*16 + o] += sum_{b < nbatch, r < nrows, t < npix}
+ *     x[b*x_batch_stride + r*x_row_stride + t*x_pix_stride + i0 + l]
+ *   * dy[b*dy_batch_stride + r*dy_row_stride + t*16 + o]
+ * for l < ni (ni <= the kernel's max lanes). The sum runs in that fixed order. */
 typedef struct {
-    size_t nrows, npix, x_row_stride, x_pix_stride, dy_row_stride;
+    size_t nbatch, nrows, npix, x_batch_stride, x_row_stride, x_pix_stride, dy_batch_stride,
+        dy_row_stride;
 } cnn_convbw_params;
 typedef void (*cnn_conv_bww_ukernel)(size_t i0, size_t ni, const float* x, const float* dy,
                                      float* dw, const cnn_convbw_params* p);

@@ -287,17 +287,18 @@ int cnn_conv2d_backward_weights(const cnn_conv_desc* d, const float* x, const fl
         const int64_t ib = icb_lo[ob] + c, i = t / d->kw, j = t % d->kw;
         const int64_t lanes = ib == icb - 1 ? ic_last_full : CNN_BLOCK;
         cnn_convbw_params p;
+        p.nbatch = (size_t)d->n;
         p.nrows = (size_t)d->oh;
         p.npix = (size_t)d->ow;
+        p.x_batch_stride = (size_t)(icb * hp * wp * CNN_BLOCK);
         p.x_row_stride = (size_t)(d->sh * wp * CNN_BLOCK);
         p.x_pix_stride = (size_t)(d->sw * CNN_BLOCK);
+        p.dy_batch_stride = (size_t)(ocb * d->oh * d->ow * CNN_BLOCK);
         p.dy_row_stride = (size_t)(d->ow * CNN_BLOCK);
-        for (int64_t b = 0; b < d->n; b++) {
-            const float* xb = xs + (((b * icb + ib) * hp + i * d->dh) * wp + j * d->dw) * CNN_BLOCK;
-            const float* db = dy + (b * ocb + ob) * d->oh * d->ow * CNN_BLOCK;
-            for (int64_t l0 = 0; l0 < lanes; l0 += max_lanes)
-                kernel((size_t)l0, (size_t)cnn_min64(max_lanes, lanes - l0), xb, db, tile, &p);
-        }
+        const float* xb = xs + ((ib * hp + i * d->dh) * wp + j * d->dw) * CNN_BLOCK;
+        const float* db = dy + ob * d->oh * d->ow * CNN_BLOCK;
+        for (int64_t l0 = 0; l0 < lanes; l0 += max_lanes)
+            kernel((size_t)l0, (size_t)cnn_min64(max_lanes, lanes - l0), xb, db, tile, &p);
     }
     cnn_free(xp);
     return CNN_OK;

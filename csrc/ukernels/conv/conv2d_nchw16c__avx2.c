@@ -64,9 +64,10 @@ void cnn_f32_conv2d_bww_nchw16c_ukernel__avx2(size_t i0, size_t ni, const float*
     x += i0;
 #pragma GCC unroll 6
     for (size_t l = 0; l < 6; l++) { lo[l] = _mm256_setzero_ps(); hi[l] = _mm256_setzero_ps(); }
-    for (size_t r = 0; r < p->nrows; r++) {
-        const float* xr = x + r * p->x_row_stride;
-        const float* dr = dy + r * p->dy_row_stride;
+    for (size_t q = 0; q < p->nbatch * p->nrows; q++) {
+        const size_t b = q / p->nrows, r = q % p->nrows;
+        const float* xr = x + b * p->x_batch_stride + r * p->x_row_stride;
+        const float* dr = dy + b * p->dy_batch_stride + r * p->dy_row_stride;
         for (size_t t = 0; t < p->npix; t++) {
             const __m256 dlo = _mm256_loadu_ps(dr + t * 16);
             const __m256 dhi = _mm256_loadu_ps(dr + t * 16 + 8);

@@ -60,9 +60,10 @@ void cnn_f32_conv2d_bww_nchw16c_ukernel__avx512(size_t i0, size_t ni, const floa
 #pragma GCC unroll 16
     for (size_t l = 0; l < 16; l++) acc[l] = _mm512_setzero_ps();
     if (ni == 16) {
-        for (size_t r = 0; r < p->nrows; r++) {
-            const float* xr = x + r * p->x_row_stride;
-            const float* dr = dy + r * p->dy_row_stride;
+        for (size_t q = 0; q < p->nbatch * p->nrows; q++) {
+            const size_t b = q / p->nrows, r = q % p->nrows;
+            const float* xr = x + b * p->x_batch_stride + r * p->x_row_stride;
+            const float* dr = dy + b * p->dy_batch_stride + r * p->dy_row_stride;
             for (size_t t = 0; t < p->npix; t++) {
                 const __m512 d = _mm512_loadu_ps(dr + t * 16);
                 const float* xp = xr + t * p->x_pix_stride;
@@ -72,9 +73,10 @@ void cnn_f32_conv2d_bww_nchw16c_ukernel__avx512(size_t i0, size_t ni, const floa
             }
         }
     } else {
-        for (size_t r = 0; r < p->nrows; r++) {
-            const float* xr = x + r * p->x_row_stride;
-            const float* dr = dy + r * p->dy_row_stride;
+        for (size_t q = 0; q < p->nbatch * p->nrows; q++) {
+            const size_t b = q / p->nrows, r = q % p->nrows;
+            const float* xr = x + b * p->x_batch_stride + r * p->x_row_stride;
+            const float* dr = dy + b * p->dy_batch_stride + r * p->dy_row_stride;
             for (size_t t = 0; t < p->npix; t++) {
                 const __m512 d = _mm512_loadu_ps(dr + t * 16);
                 const float* xp = xr + t * p->x_pix_stride;

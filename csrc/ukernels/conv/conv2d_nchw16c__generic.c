@@ -39,9 +39,10 @@ void cnn_f32_conv2d_bww_nchw16c_ukernel__generic(size_t i0, size_t ni, const flo
                                                  const float* dy, float* dw,
                                                  const cnn_convbw_params* p) {
     float acc[16][16] = {{0}};
-    for (size_t r = 0; r < p->nrows; r++) {
-        const float* xr = x + r * p->x_row_stride + i0;
-        const float* dr = dy + r * p->dy_row_stride;
+    for (size_t q = 0; q < p->nbatch * p->nrows; q++) {
+        const size_t b = q / p->nrows, r = q % p->nrows;
+        const float* xr = x + b * p->x_batch_stride + r * p->x_row_stride + i0;
+        const float* dr = dy + b * p->dy_batch_stride + r * p->dy_row_stride;
         for (size_t t = 0; t < p->npix; t++) {
             const float* d = dr + t * 16;
             const float* xp = xr + t * p->x_pix_stride;
