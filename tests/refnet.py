@@ -260,7 +260,9 @@ class ResNetRef(_Node):
 
 
 def _features_classifier(module, prefix, ctx):
-    return Chain(module, prefix, ctx, ["features", "classifier"])
+    """features, [flatten (MobileNetV2, as torchvision's forward)], classifier."""
+    names = ["features"] + (["flatten"] if isinstance(module, models.MobileNetV2) else []) + ["classifier"]
+    return Chain(module, prefix, ctx, names)
 
 
 _TABLE = [
