@@ -100,8 +100,8 @@ class Module:
     def backward(self, grad_output):
         raise NotImplementedError("%s does not define backward()" % type(self).__name__)
 
-    def __call__(self, *args):
-        return self.forward(*args)
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
 
     def train(self, mode=True):
         """Training mode (batch statistics, dropout on) or not; recursive; returns self."""
