@@ -41,12 +41,13 @@ class Linear(Module):
         return self._packed
 
     def forward(self, x):
-        x = as_float32(x, "Linear input", 2, "(N, in_features)")
-        if x.shape[1] != self.in_features:
-            raise ValueError("Linear input: expected %d features, got shape %s" % (self.in_features, x.shape))
-        y = linear_packed(x, self.packed(), None if self.bias is None else self.bias.data)
-        self._cache = x
-        _flow.record(self, x.shape, y.shape)
+        arr = as_float32(x, "Linear input", 2, "(N, in_features)")
+        if arr.shape[1] != self.in_features:
+            raise ValueError("Linear input: expected %d features, got shape %s" % (self.in_features, arr.shape))
+        y = linear_packed(arr, self.packed(), None if self.bias is None else self.bias.data)
+        # keep a copy, not the caller's array: changing it before backward must not change dw
+        self._cache = arr.copy() if arr is x else arr
+        _flow.record(self, arr.shape, y.shape)
         return y
 
     def backward(self, grad_output, input_grad=True):
