@@ -275,3 +275,23 @@ def test_summary_of_seed_cnn_first_layer():
     assert (name, kind, shape, params) == ("features.0", "Conv2d", (1, 32, 32, 32), 32 * 28)
     assert flops == 2 * 32 * 32 * 32 * 3 * 9
     assert info["rows"][-1][2] == (1, 10)
+
+
+def test_summary_restores_each_modules_own_mode():
+    model = models.resnet20()
+    model.bn1.eval()  # e.g. a frozen BatchNorm during fine-tuning
+    model.summary((1, 3, 8, 8), file=io.StringIO())
+    assert model.training and not model.bn1.training and model.layer1[0].bn1.training
+    model.eval()
+    model.summary((1, 3, 8, 8), file=io.StringIO())
+    assert not any(m.training for m in model.modules())
+
+
+def test_model_backward_misuse():
+    for model, shape in ((models.resnet20(), (2, 3, 8, 8)), (models.seed_cnn(), (2, 3, 8, 8)),
+                         (models.mobilenet_v2(10, 0.25), (2, 3, 32, 32))):
+        with pytest.raises(RuntimeError, match="before forward"):
+            model.backward(np.ones((2, 10), np.float32))
+        y = model(randn(shape))
+        with pytest.raises(ValueError, match="shape"):
+            model.backward(np.ones((2, 11), np.float32))

@@ -483,3 +483,30 @@ def test_blocked_and_nchw_inputs_of_a_single_layer_agree():
         dxb = m.backward(to_blocked(np.ones_like(ya)))
         assert isinstance(dxb, Blocked)
         np.testing.assert_array_equal(from_blocked(dxb), dxa)
+
+
+def test_layers_do_not_keep_a_reference_to_the_callers_input():
+    """Changing the input array between forward and backward must not change the gradients."""
+    x = randn((4, 6), 1)
+    dy = randn((4, 3), 2)
+    lin = nn.Linear(6, 3)
+    lin(x)
+    lin.backward(dy)
+    expected = lin.weight.grad.copy()
+    lin.zero_grad()
+    x2 = x.copy()
+    lin(x2)
+    x2[:] = 0
+    lin.backward(dy)
+    np.testing.assert_array_equal(lin.weight.grad, expected)
+    x4 = randn((2, 3, 5, 5), 3)
+    for m in (nn.Conv2d(3, 2, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.MaxPool2d(2)):
+        y = m(x4.copy())
+        g = np.ones_like(y)
+        ref = m.backward(g)
+        start = m.state_dict()
+        m.load_state_dict(start)
+        xx = x4.copy()
+        m(xx)
+        xx[:] = 7
+        np.testing.assert_array_equal(m.backward(g), ref)

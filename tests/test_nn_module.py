@@ -511,3 +511,26 @@ def test_parameter_data_assignment():
         p.data = np.ones((3, 2))
     with pytest.raises(TypeError):
         nn.Parameter(np.array(["a"]))
+
+
+def test_call_forwards_keyword_arguments():
+    bnm = nn.BatchNorm2d(3)
+    y = bnm(randn((2, 3, 4, 4)), relu=True)
+    assert y.min() == 0
+    conv = nn.Conv2d(3, 3, 1)
+    assert conv(randn((1, 3, 2, 2)), relu=True).min() >= 0
+
+
+def test_deepcopy_and_pickle():
+    import copy
+    import pickle
+
+    net = small_net()
+    x = randn((2, 3, 5, 5))
+    net(x)
+    for clone in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        clone.eval()
+        net.eval()
+        np.testing.assert_array_equal(clone(x), net(x))
+        assert clone[0].weight is not net[0].weight
+        net.train()
