@@ -154,6 +154,26 @@ def test_blocks_reorder_only_at_their_edges(monkeypatch):
         assert counter.take() == (1, 1), type(block).__name__
 
 
+def test_relu_and_add_run_fused(monkeypatch):
+    """No standalone ReLU or add pass in the forward of conv/BN+ReLU stacks and residual blocks."""
+    calls = []
+    for name in ("relu", "add", "relu_mask"):
+        original = getattr(_kernels, name)
+        monkeypatch.setattr(_kernels, name, lambda *a, _n=name, _f=original: calls.append(_n) or _f(*a))
+    x = randn((2, 8, 6, 6), 1)
+    conv_relu = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 1), nn.ReLU())
+    # backward: the conv+ReLU mask is its own pass, the shortcut's gradient is one add
+    for net, backward_calls in ((nn.Sequential(nn.Conv2d(8, 20, 3), nn.BatchNorm2d(20), nn.ReLU()), []),
+                                (conv_relu, ["relu_mask", "relu_mask"]),
+                                (nn.BasicBlock(8, 8), ["add"]), (nn.BasicBlock(8, 16, 2), ["add"]),
+                                (nn.Bottleneck(8, 2), ["add"])):
+        y = net(x)
+        assert calls == [], type(net).__name__
+        net.backward(np.ones_like(y))
+        assert calls == backward_calls, type(net).__name__
+        del calls[:]
+
+
 def test_sequential_container_protocol():
     a, b, c = nn.Conv2d(1, 2, 1), nn.ReLU(), nn.MaxPool2d(2)
     net = nn.Sequential(a, b, c)
@@ -231,9 +251,12 @@ def test_block_structure():
         nn.InvertedResidual(8, 8, 3, 6)
 
 
-def test_block_at_every_isa(isa):
-    block = randomize_bn(nn.BasicBlock(16, 20, stride=2))
-    check_against_reference(block, randn((2, 16, 6, 6), 1))
+def test_blocks_at_every_isa(isa):
+    for block, shape in ((nn.BasicBlock(16, 20, stride=2), (2, 16, 6, 6)),
+                         (nn.InvertedResidual(8, 8, 1, 6), (2, 8, 5, 5)),
+                         (nn.Sequential(nn.Conv2d(3, 17, 3), nn.ReLU(), nn.Flatten(), nn.Linear(17 * 9, 5)),
+                          (2, 3, 5, 5))):
+        check_against_reference(randomize_bn(block), randn(shape, 1))
 
 
 def test_block_gradients_accumulate():

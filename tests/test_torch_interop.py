@@ -253,6 +253,20 @@ def test_torch_state_dict_into_cnncore_eval(name):
     close(cm(x), ty, 1e-4, "eval output: " + name)
 
 
+def test_load_torch_tensors_directly():
+    """load_state_dict takes CPU torch tensors as they come (np.asarray converts them)."""
+    make_t, make_c, shape = CASES["resnet20"]
+    torch.manual_seed(0)
+    tm = randomize_torch(make_t()).eval()
+    cm = make_c()
+    cm.load_state_dict(tm.state_dict())
+    cm.eval()
+    x = x_for(shape)
+    with torch.no_grad():
+        close(cm(x), tm(torch.from_numpy(x)), 1e-4, "eval output: tensors loaded directly")
+    assert int(cm.bn1.num_batches_tracked) == int(tm.bn1.num_batches_tracked)
+
+
 @pytest.mark.parametrize("name", [n for n in CASES if n != "mobilenet_v2"])
 def test_torch_state_dict_into_cnncore_train_step(name):
     tm, cm, shape = torch_to_cnncore(name)
