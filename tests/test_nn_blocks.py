@@ -6,7 +6,6 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
-import cnncore
 from cnncore import _kernels, _random, nn
 from conftest import assert_close
 import refnet
