@@ -85,7 +85,7 @@ SHAPE_CASES = [
     ("seed_cnn", {"in_channels": 1, "num_classes": 7}, (2, 1, 32, 32), (2, 7)),
     ("lenet5", {}, (2, 1, 28, 28), (2, 10)),
     ("resnet20", {}, (2, 3, 32, 32), (2, 10)),
-    ("resnet18", {"small_input": True, "num_classes": 10}, (2, 3, 32, 32), (2, 10)),
+    ("resnet18", {"small_input": True, "num_classes": 10}, (1, 3, 32, 32), (1, 10)),
     ("resnet18", {}, (1, 3, 64, 64), (1, 1000)),
     ("resnet50", {"small_input": True, "num_classes": 10}, (1, 3, 32, 32), (1, 10)),
     ("resnet50", {}, (1, 3, 64, 64), (1, 1000)),
