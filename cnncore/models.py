@@ -23,16 +23,25 @@ __all__ = ["SeedCNN", "LeNet5", "ResNet", "MobileNetV2", "seed_cnn", "lenet5", "
 
 
 class _FeaturesClassifier(Module):
-    """features (blocked convolutional part) then classifier (starting with Flatten)."""
+    """features (blocked convolutional part), the parameter-free modules of _neck() (none by
+    default), then classifier (starting with Flatten unless the neck flattens)."""
+
+    def _neck(self):
+        return []
 
     def forward(self, x):
         xb, was_array = _flow.enter(x, self)
-        out = self.classifier(self.features(xb))
+        h = self.features(xb)
+        for m in self._neck():
+            h = m(h)
+        out = self.classifier(h)
         self._was_array = was_array
         return out
 
     def backward(self, grad_output, input_grad=True):
         g = self.classifier.backward(grad_output)
+        for m in reversed(self._neck()):
+            g = m.backward(g)
         g = self.features.backward(g, input_grad=input_grad)
         return from_blocked(g) if (g is not None and getattr(self, "_was_array", False)) else g
 
@@ -131,8 +140,8 @@ def _make_divisible(v, divisor=8):
 
 class MobileNetV2(_FeaturesClassifier):
     """MobileNetV2 (torchvision's layout: features.0 conv-BN-ReLU6 stem, 17 InvertedResidual
-    blocks, a 1x1 conv-BN-ReLU6 to 1280 channels, global average pool; classifier Dropout(0.2),
-    Linear). small_input=True makes the stem stride 1 (CIFAR-size images)."""
+    blocks, a 1x1 conv-BN-ReLU6 to 1280 channels, global average pool; flatten; classifier
+    Dropout(0.2), Linear). small_input=True makes the stem stride 1 (CIFAR-size images)."""
 
     SETTINGS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
                 (6, 160, 3, 2), (6, 320, 1, 1)]
@@ -149,7 +158,13 @@ class MobileNetV2(_FeaturesClassifier):
                 c = out
         layers += [conv_bn_act(c, last, kernel_size=1), AdaptiveAvgPool2d((1, 1))]
         self.features = Sequential(*layers)
-        self.classifier = Sequential(Flatten(), Dropout(dropout), Linear(last, num_classes))
+        # torchvision flattens outside the classifier: classifier = (Dropout, Linear), so that
+        # the keys are classifier.1.weight / classifier.1.bias as in its state_dicts
+        self.flatten = Flatten()
+        self.classifier = Sequential(Dropout(dropout), Linear(last, num_classes))
+
+    def _neck(self):
+        return [self.flatten]
 
 
 def seed_cnn(num_classes=10, in_channels=3):

@@ -93,7 +93,10 @@ class Sequential(Module):
         if converted and out_blocked:
             g = _flow.grad_enter(g, out_shape, self)
         for k in range(len(steps) - 1, -1, -1):
-            g = steps[k][1].backward(g, input_grad=input_grad or k > 0)
+            m = steps[k][1]
+            # input_grad is passed only when it is False, so that a user's Module whose backward
+            # takes just the gradient (as Module.backward declares) works inside a Sequential
+            g = m.backward(g) if (input_grad or k > 0) else m.backward(g, input_grad=False)
         if converted and isinstance(g, Blocked):
             g = from_blocked(g)
         return g

@@ -41,12 +41,13 @@ class Linear(Module):
         return self._packed
 
     def forward(self, x):
-        x = as_float32(x, "Linear input", 2, "(N, in_features)")
-        if x.shape[1] != self.in_features:
-            raise ValueError("Linear input: expected %d features, got shape %s" % (self.in_features, x.shape))
-        y = linear_packed(x, self.packed(), None if self.bias is None else self.bias.data)
-        self._cache = x
-        _flow.record(self, x.shape, y.shape)
+        arr = as_float32(x, "Linear input", 2, "(N, in_features)")
+        if arr.shape[1] != self.in_features:
+            raise ValueError("Linear input: expected %d features, got shape %s" % (self.in_features, arr.shape))
+        y = linear_packed(arr, self.packed(), None if self.bias is None else self.bias.data)
+        # keep a copy, not the caller's array: changing it before backward must not change dw
+        self._cache = arr.copy() if arr is x else arr
+        _flow.record(self, arr.shape, y.shape)
         return y
 
     def backward(self, grad_output, input_grad=True):
@@ -89,18 +90,19 @@ class Flatten(Module):
         e = self.end_dim % nd if nd else 0
         shape = arr.shape[:s] + (int(np.prod(arr.shape[s:e + 1])),) + arr.shape[e + 1:]
         y = arr.reshape(shape)
-        self._cache = (arr.shape, was_blocked, channels)
+        self._cache = (arr.shape, y.shape, was_blocked)
         _flow.record(self, arr.shape, y.shape)
         return y
 
     def backward(self, grad_output, input_grad=True):
         if self._cache is None:
             raise _flow.no_cache_error(self)
-        shape, was_blocked, _ = self._cache
+        shape, out_shape, was_blocked = self._cache
         g = np.asarray(grad_output)
-        if g.size != int(np.prod(shape)):
-            raise ValueError("Flatten.backward: grad_output: expected %d elements (input shape %s), got shape %s"
-                             % (int(np.prod(shape)), shape, g.shape))
+        # the exact output shape, not just its size: a transposed gradient must not pass
+        if g.shape != out_shape:
+            raise ValueError("Flatten.backward: grad_output: expected shape %s (the forward output's), got %s"
+                             % (out_shape, g.shape))
         g = g.reshape(shape)
         self._cache = None
         return to_blocked(g, "grad_output") if was_blocked else g

@@ -43,19 +43,24 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign %r before Module.__init__() was called" % name)
         params, buffers, modules = self._parameters, self._buffers, self._modules
-        for d in (params, buffers, modules):
-            if name in d and not (d is buffers and not isinstance(value, (Parameter, Module))):
-                del d[name]
-        if isinstance(value, Parameter):
-            params[name] = value
-        elif isinstance(value, Module):
-            modules[name] = value
+        if isinstance(value, (Parameter, Module)):
+            for d in (params, buffers, modules):
+                d.pop(name, None)
+            (params if isinstance(value, Parameter) else modules)[name] = value
+            self.__dict__.pop(name, None)
+        elif name in params or name in modules:
+            # as torch: a registered parameter (module) slot takes a Parameter (Module) or None;
+            # anything else would silently unregister it
+            if value is not None:
+                kind = "parameter" if name in params else "child module"
+                raise TypeError("cannot assign %s as %s %r (%s or None expected)"
+                                % (type(value).__name__, kind, name,
+                                   "Parameter" if name in params else "Module"))
+            (params if name in params else modules)[name] = None
         elif name in buffers:
             buffers[name] = value if value is None else np.asarray(value)
         else:
             object.__setattr__(self, name, value)
-            return
-        self.__dict__.pop(name, None)
 
     def __getattr__(self, name):
         d = self.__dict__
@@ -95,8 +100,8 @@ class Module:
     def backward(self, grad_output):
         raise NotImplementedError("%s does not define backward()" % type(self).__name__)
 
-    def __call__(self, *args):
-        return self.forward(*args)
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
 
     def train(self, mode=True):
         """Training mode (batch statistics, dropout on) or not; recursive; returns self."""
@@ -117,19 +122,30 @@ class Module:
                 p.grad.fill(0)
 
     # ------------------------------------------------------------------ traversal
-    def named_modules(self, prefix=""):
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(dotted name, module) for self and every descendant; a module reached by several
+        paths is listed once unless remove_duplicate=False (as torch)."""
+        if remove_duplicate:
+            if memo is None:
+                memo = set()
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, m in self._modules.items():
             if m is not None:
-                yield from m.named_modules(prefix + ("." if prefix else "") + name)
+                yield from m.named_modules(memo, prefix + ("." if prefix else "") + name,
+                                           remove_duplicate)
 
     def modules(self):
         for _, m in self.named_modules():
             yield m
 
     def named_children(self):
+        seen = set()
         for name, m in self._modules.items():
-            if m is not None:
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
                 yield name, m
 
     def children(self):
@@ -138,7 +154,7 @@ class Module:
 
     def named_parameters(self, prefix="", recurse=True):
         seen = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mod_prefix, m in mods:
             for name, p in m._parameters.items():
                 if p is None or id(p) in seen:
@@ -151,7 +167,7 @@ class Module:
             yield p
 
     def named_buffers(self, prefix="", recurse=True):
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mod_prefix, m in mods:
             for name, b in m._buffers.items():
                 if b is not None:
@@ -164,7 +180,7 @@ class Module:
     # ------------------------------------------------------------------ state
     def _state_entries(self):
         """(key, owner module, attribute name, kind) for every parameter and buffer, in order."""
-        for mod_prefix, m in self.named_modules():
+        for mod_prefix, m in self.named_modules(remove_duplicate=False):  # every path, as torch
             pre = mod_prefix + ("." if mod_prefix else "")
             for name, p in m._parameters.items():
                 if p is not None:

@@ -18,7 +18,7 @@ def summarize(model, input_shape):
     names = {}
     for name, m in model.named_modules():
         names.setdefault(id(m), name or type(m).__name__)
-    was_training = model.training
+    modes = [(m, m.training) for m in model.modules()]
     model.eval()
     trace = []
     _flow._trace = trace
@@ -26,7 +26,8 @@ def summarize(model, input_shape):
         model(np.zeros(shape, np.float32))
     finally:
         _flow._trace = None
-        model.train(was_training)
+        for m, mode in modes:  # each module's own mode (a frozen BatchNorm stays in eval)
+            object.__setattr__(m, "training", mode)
     rows, counted = [], set()
     for m, in_shape, out_shape in trace:
         params = 0
