@@ -5,11 +5,9 @@ seed_cnn: the tutorial CNN (3 x conv3x3-BN-ReLU-maxpool with 32/64/128 filters, 
 pool to 4x4, Linear 2048-256, ReLU, Dropout 0.5, Linear); lenet5; resnet20 (CIFAR); resnet18 and
 resnet50 (torchvision's keys and parameter counts); mobilenet_v2.
 """
-import numpy as np
-
-from .functional._layout import Blocked, from_blocked, to_blocked
+from .functional._layout import from_blocked
 from .nn import _flow
-from .nn.activation import Dropout, ReLU, ReLU6
+from .nn.activation import Dropout, ReLU
 from .nn.blocks import BasicBlock, Bottleneck, InvertedResidual, conv_bn_act
 from .nn.container import Sequential
 from .nn.conv import Conv2d
