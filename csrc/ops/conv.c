@@ -5,8 +5,8 @@
  * order, so results do not depend on the thread count. */
 #include <string.h>
 
+#include "cnn_conv_buffers.h"
 #include "cnn_isa.h"
-#include "cnn_ops.h"
 
 /* ---------------------------------------------------------------- packing ---- */
 
@@ -106,25 +106,6 @@ void cnn_conv_unpack(const cnn_conv_desc* d, const float* packed, const int32_t*
     }
 }
 
-/* ------------------------------------------------------- padded input copy ---- */
-
-/* dst (N, CB, H + top + bottom, W + left + right, 16) zero-filled, src (N, CB, H, W, 16) copied in. */
-static float* pad_copy(const float* src, int64_t nb, int64_t h, int64_t w, int64_t top,
-                       int64_t bottom, int64_t left, int64_t right) {
-    const int64_t hp = h + top + bottom, wp = w + left + right;
-    float* dst = cnn_alloc((size_t)(nb * hp * wp * CNN_BLOCK), sizeof(float));
-    if (!dst) return NULL;
-#pragma omp parallel for num_threads(cnn_threads_for(nb * hp * wp / 2048 + 1)) schedule(static)
-    for (int64_t b = 0; b < nb; b++) {
-        float* d = dst + b * hp * wp * CNN_BLOCK;
-        memset(d, 0, sizeof(float) * hp * wp * CNN_BLOCK);
-        for (int64_t r = 0; r < h; r++)
-            memcpy(d + ((r + top) * wp + left) * CNN_BLOCK, src + (b * h + r) * w * CNN_BLOCK,
-                   sizeof(float) * w * CNN_BLOCK);
-    }
-    return dst;
-}
-
 /* ---------------------------------------------------------- direct kernel ---- */
 
 typedef struct {
@@ -185,24 +166,18 @@ int cnn_conv2d_forward(const cnn_conv_desc* d, const float* x, const float* pack
                        const int32_t* icb_lo, const int32_t* nicb, int64_t nicb_max,
                        const float* bias, int relu, float* y) {
     const int64_t icb = cnn_blocks(d->c_in), ocb = cnn_blocks(d->c_out);
-    /* rows/cols the windows reach past the input on the bottom/right (never negative) */
-    const int64_t need_h = (d->oh - 1) * d->sh + (d->kh - 1) * d->dh + 1;
-    const int64_t need_w = (d->ow - 1) * d->sw + (d->kw - 1) * d->dw + 1;
-    const int64_t bottom = cnn_max64(0, need_h - d->h - d->ph), right = cnn_max64(0, need_w - d->w - d->pw);
+    int64_t hp, wp;
     float* xp = NULL;
     float* bias16 = NULL;
-    if (d->ph || d->pw || bottom || right) {
-        xp = pad_copy(x, d->n * icb, d->h, d->w, d->ph, bottom, d->pw, right);
-        if (!xp) return CNN_ENOMEM;
-    }
+    if (cnn_conv_pad_input(d, x, icb, &xp, &hp, &wp) != CNN_OK) return CNN_ENOMEM;
     if (bias) {
         bias16 = cnn_calloc((size_t)(ocb * CNN_BLOCK), sizeof(float));
         if (!bias16) { cnn_free(xp); return CNN_ENOMEM; }
         memcpy(bias16, bias, sizeof(float) * d->c_out);
     }
     direct_args a = {
-        .xp = xp ? xp : x, .n = d->n, .icb = icb, .hp = d->h + d->ph + bottom,
-        .wp = d->w + d->pw + right, .c_in = d->c_in, .c_out = d->c_out, .ocb = ocb, .oh = d->oh,
+        .xp = xp ? xp : x, .n = d->n, .icb = icb, .hp = hp,
+        .wp = wp, .c_in = d->c_in, .c_out = d->c_out, .ocb = ocb, .oh = d->oh,
         .ow = d->ow, .kh = d->kh, .kw = d->kw, .sh = d->sh, .sw = d->sw, .dh = d->dh, .dw = d->dw,
         .packed = packed, .icb_lo = icb_lo, .nicb = nicb, .nicb_max = nicb_max,
         .bias16 = bias16, .relu = relu, .y = y};
@@ -212,42 +187,12 @@ int cnn_conv2d_forward(const cnn_conv_desc* d, const float* x, const float* pack
     return CNN_OK;
 }
 
-/* The output gradient placed where the forward windows started, zeros between (stride) and
- * around (so that a stride-1 direct convolution with flipped weights gives the input gradient):
- * B[oh*sh + (dh*(kh-1) - ph)][ow*sw + (dw*(kw-1) - pw)] = dy[oh][ow], B of size
- * (h + dh*(kh-1)) x (w + dw*(kw-1)). */
-static float* upsample_pad(const cnn_conv_desc* d, const float* dy, int64_t nb, int64_t* hb_out,
-                           int64_t* wb_out) {
-    const int64_t hb = d->h + d->dh * (d->kh - 1), wb = d->w + d->dw * (d->kw - 1);
-    const int64_t offh = d->dh * (d->kh - 1) - d->ph, offw = d->dw * (d->kw - 1) - d->pw;
-    float* buf = cnn_alloc((size_t)(nb * hb * wb * CNN_BLOCK), sizeof(float));
-    if (!buf) return NULL;
-#pragma omp parallel for num_threads(cnn_threads_for(nb * hb * wb / 2048 + 1)) schedule(static)
-    for (int64_t b = 0; b < nb; b++) {
-        float* dst = buf + b * hb * wb * CNN_BLOCK;
-        memset(dst, 0, sizeof(float) * hb * wb * CNN_BLOCK);
-        for (int64_t r = 0; r < d->oh; r++) {
-            const int64_t rr = r * d->sh + offh;
-            if (rr < 0 || rr >= hb) continue;
-            for (int64_t c = 0; c < d->ow; c++) {
-                const int64_t cc = c * d->sw + offw;
-                if (cc < 0 || cc >= wb) continue;
-                memcpy(dst + (rr * wb + cc) * CNN_BLOCK, dy + ((b * d->oh + r) * d->ow + c) * CNN_BLOCK,
-                       sizeof(float) * CNN_BLOCK);
-            }
-        }
-    }
-    *hb_out = hb;
-    *wb_out = wb;
-    return buf;
-}
-
 int cnn_conv2d_backward_data(const cnn_conv_desc* d, const float* dy, const float* packed_t,
                              const int32_t* icb_lo_t, const int32_t* nicb_t, int64_t nicb_max_t,
                              float* dx) {
     const int64_t icb = cnn_blocks(d->c_in), ocb = cnn_blocks(d->c_out);
     int64_t hb, wb;
-    float* buf = upsample_pad(d, dy, d->n * ocb, &hb, &wb);
+    float* buf = cnn_conv_upsample_grad(d, dy, ocb, &hb, &wb);
     if (!buf) return CNN_ENOMEM;
     direct_args a = {
         .xp = buf, .n = d->n, .icb = ocb, .hp = hb, .wp = wb, .c_in = d->c_out, .c_out = d->c_in,
@@ -263,15 +208,9 @@ int cnn_conv2d_backward_weights(const cnn_conv_desc* d, const float* x, const fl
                                 const int32_t* icb_lo, const int32_t* nicb, int64_t nicb_max,
                                 float* dw_packed) {
     const int64_t icb = cnn_blocks(d->c_in), ocb = cnn_blocks(d->c_out), taps = d->kh * d->kw;
-    const int64_t need_h = (d->oh - 1) * d->sh + (d->kh - 1) * d->dh + 1;
-    const int64_t need_w = (d->ow - 1) * d->sw + (d->kw - 1) * d->dw + 1;
-    const int64_t bottom = cnn_max64(0, need_h - d->h - d->ph), right = cnn_max64(0, need_w - d->w - d->pw);
-    const int64_t hp = d->h + d->ph + bottom, wp = d->w + d->pw + right;
+    int64_t hp, wp;
     float* xp = NULL;
-    if (d->ph || d->pw || bottom || right) {
-        xp = pad_copy(x, d->n * icb, d->h, d->w, d->ph, bottom, d->pw, right);
-        if (!xp) return CNN_ENOMEM;
-    }
+    if (cnn_conv_pad_input(d, x, icb, &xp, &hp, &wp) != CNN_OK) return CNN_ENOMEM;
     const float* xs = xp ? xp : x;
     const cnn_conv_bww_ukernel kernel = cnn_conv_cfg.bww;
     const int64_t max_lanes = (int64_t)cnn_conv_cfg.bww_max_lanes;

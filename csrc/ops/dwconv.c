@@ -3,8 +3,8 @@
  * data runs the forward kernel on the zero-upsampled, padded output gradient with flipped taps. */
 #include <string.h>
 
+#include "cnn_conv_buffers.h"
 #include "cnn_isa.h"
-#include "cnn_ops.h"
 
 void cnn_dwconv_pack(const cnn_conv_desc* d, const float* w, int transposed, float* packed) {
     const int64_t cb = cnn_blocks(d->c_in), taps = d->kh * d->kw;
@@ -51,39 +51,19 @@ static void dw_direct(const dw_args* a) {
     }
 }
 
-static float* pad_input(const cnn_conv_desc* d, const float* x, int64_t* hp, int64_t* wp) {
-    const int64_t cb = cnn_blocks(d->c_in);
-    const int64_t need_h = (d->oh - 1) * d->sh + (d->kh - 1) * d->dh + 1;
-    const int64_t need_w = (d->ow - 1) * d->sw + (d->kw - 1) * d->dw + 1;
-    *hp = cnn_max64(need_h, d->h + d->ph);
-    *wp = cnn_max64(need_w, d->w + d->pw);
-    float* xp = cnn_alloc((size_t)(d->n * cb * *hp * *wp * CNN_BLOCK), sizeof(float));
-    if (!xp) return NULL;
-    const int64_t H = *hp, W = *wp;
-#pragma omp parallel for num_threads(cnn_threads_for(d->n * cb * H * W / 2048 + 1)) schedule(static)
-    for (int64_t b = 0; b < d->n * cb; b++) {
-        float* dst = xp + b * H * W * CNN_BLOCK;
-        memset(dst, 0, sizeof(float) * H * W * CNN_BLOCK);
-        for (int64_t r = 0; r < d->h && r + d->ph < H; r++)
-            memcpy(dst + ((r + d->ph) * W + d->pw) * CNN_BLOCK, x + (b * d->h + r) * d->w * CNN_BLOCK,
-                   sizeof(float) * cnn_min64(d->w, W - d->pw) * CNN_BLOCK);
-    }
-    return xp;
-}
-
 int cnn_dwconv2d_forward(const cnn_conv_desc* d, const float* x, const float* packed,
                          const float* bias, int relu, float* y) {
     const int64_t cb = cnn_blocks(d->c_in);
     int64_t hp, wp;
-    float* xp = pad_input(d, x, &hp, &wp);
-    if (!xp) return CNN_ENOMEM;
+    float* xp = NULL;
+    if (cnn_conv_pad_input(d, x, cb, &xp, &hp, &wp) != CNN_OK) return CNN_ENOMEM;
     float* bias16 = NULL;
     if (bias) {
         bias16 = cnn_calloc((size_t)(cb * CNN_BLOCK), sizeof(float));
         if (!bias16) { cnn_free(xp); return CNN_ENOMEM; }
         memcpy(bias16, bias, sizeof(float) * d->c_in);
     }
-    dw_args a = {.xp = xp, .n = d->n, .cb = cb, .hp = hp, .wp = wp, .oh = d->oh, .ow = d->ow,
+    dw_args a = {.xp = xp ? xp : x, .n = d->n, .cb = cb, .hp = hp, .wp = wp, .oh = d->oh, .ow = d->ow,
                  .kh = d->kh, .kw = d->kw, .sh = d->sh, .sw = d->sw, .dh = d->dh, .dw = d->dw,
                  .packed = packed, .bias16 = bias16, .relu = relu, .y = y};
     dw_direct(&a);
@@ -95,25 +75,9 @@ int cnn_dwconv2d_forward(const cnn_conv_desc* d, const float* x, const float* pa
 int cnn_dwconv2d_backward_data(const cnn_conv_desc* d, const float* dy, const float* packed_t,
                                float* dx) {
     const int64_t cb = cnn_blocks(d->c_in);
-    const int64_t hb = d->h + d->dh * (d->kh - 1), wb = d->w + d->dw * (d->kw - 1);
-    const int64_t offh = d->dh * (d->kh - 1) - d->ph, offw = d->dw * (d->kw - 1) - d->pw;
-    float* buf = cnn_alloc((size_t)(d->n * cb * hb * wb * CNN_BLOCK), sizeof(float));
+    int64_t hb, wb;
+    float* buf = cnn_conv_upsample_grad(d, dy, cb, &hb, &wb);
     if (!buf) return CNN_ENOMEM;
-#pragma omp parallel for num_threads(cnn_threads_for(d->n * cb * hb * wb / 2048 + 1)) schedule(static)
-    for (int64_t b = 0; b < d->n * cb; b++) {
-        float* dst = buf + b * hb * wb * CNN_BLOCK;
-        memset(dst, 0, sizeof(float) * hb * wb * CNN_BLOCK);
-        for (int64_t r = 0; r < d->oh; r++) {
-            const int64_t rr = r * d->sh + offh;
-            if (rr < 0 || rr >= hb) continue;
-            for (int64_t c = 0; c < d->ow; c++) {
-                const int64_t cc = c * d->sw + offw;
-                if (cc < 0 || cc >= wb) continue;
-                memcpy(dst + (rr * wb + cc) * CNN_BLOCK, dy + ((b * d->oh + r) * d->ow + c) * CNN_BLOCK,
-                       sizeof(float) * CNN_BLOCK);
-            }
-        }
-    }
     dw_args a = {.xp = buf, .n = d->n, .cb = cb, .hp = hb, .wp = wb, .oh = d->h, .ow = d->w,
                  .kh = d->kh, .kw = d->kw, .sh = 1, .sw = 1, .dh = d->dh, .dw = d->dw,
                  .packed = packed_t, .bias16 = NULL, .relu = 0, .y = dx};
@@ -126,8 +90,9 @@ int cnn_dwconv2d_backward_weights(const cnn_conv_desc* d, const float* x, const 
                                   float* dw_packed) {
     const int64_t cb = cnn_blocks(d->c_in), taps = d->kh * d->kw;
     int64_t hp, wp;
-    float* xp = pad_input(d, x, &hp, &wp);
-    if (!xp) return CNN_ENOMEM;
+    float* xp = NULL;
+    if (cnn_conv_pad_input(d, x, cb, &xp, &hp, &wp) != CNN_OK) return CNN_ENOMEM;
+    const float* xs = xp ? xp : x;
     const cnn_dw_bww_ukernel kernel = cnn_dwconv_cfg.bww;
     const int64_t items = cb * taps;
 #pragma omp parallel for num_threads(cnn_threads_for_work(items, 32.0 * items * d->n * d->oh * d->ow)) schedule(static)
@@ -138,7 +103,7 @@ int cnn_dwconv2d_backward_weights(const cnn_conv_desc* d, const float* x, const 
         for (int64_t b = 0; b < d->n; b++)
             for (int64_t r = 0; r < d->oh; r++)
                 kernel((size_t)d->ow,
-                       xp + (((b * cb + c) * hp + r * d->sh + i * d->dh) * wp + j * d->dw) * CNN_BLOCK,
+                       xs + (((b * cb + c) * hp + r * d->sh + i * d->dh) * wp + j * d->dw) * CNN_BLOCK,
                        (size_t)(d->sw * CNN_BLOCK), dy + (((b * cb + c) * d->oh + r) * d->ow) * CNN_BLOCK, acc);
     }
     cnn_free(xp);
