@@ -8,13 +8,16 @@
 /* ---- direct convolution forward on NCHW16c, one tile = npix output pixels x 16 channels ----
  * out[t][o] = bias[o] + sum_{c < nicb, i < kh, j < kw, l < lanes(c)}
  *             in[c*in_icb_stride + i*in_kh_stride + j*in_kw_stride + t*in_pix_stride + l]
- *             * w[(((c*kh + i)*kw + j)*16 + l)*16 + o]
+ *             * w[c*w_icb_stride + i*w_kh_stride + j*256 + l*16 + o]
  * where lanes(c) = 16 except ic_last for the last block; then optionally relu.
- * `in` points at the first input pixel of the tile (top-left tap) in a padded input.
- * `w` is packed [nicb][kh][kw][16 in][16 out]; `bias` is 16 floats or NULL; out is npix*16. */
+ * `in` points at the first input pixel of the tile's first tap; `w` at that tap's 16x16 block of
+ * the packed weights [icb][kh][kw][16 in][16 out] (kh, kw here may be a sub-range of the full
+ * kernel: taps that fall into the padding are skipped by the caller, not computed on zeros);
+ * `bias` is 16 floats or NULL; out is npix*16. */
 typedef struct {
     size_t nicb, kh, kw, ic_last;
     size_t in_icb_stride, in_kh_stride, in_kw_stride, in_pix_stride;
+    size_t w_icb_stride, w_kh_stride;
     int relu;
 } cnn_conv_params;
 typedef void (*cnn_conv_fwd_ukernel)(size_t npix, const float* in, const float* w,

@@ -7,6 +7,7 @@
 
 #include "cnn_conv_buffers.h"
 #include "cnn_isa.h"
+#include "cnn_ops.h"
 
 /* ---------------------------------------------------------------- packing ---- */
 
@@ -109,9 +110,9 @@ void cnn_conv_unpack(const cnn_conv_desc* d, const float* packed, const int32_t*
 /* ---------------------------------------------------------- direct kernel ---- */
 
 typedef struct {
-    const float* xp;        /* padded input (N, ICB, HP, WP, 16) */
-    int64_t n, icb, hp, wp, c_in;
-    int64_t c_out, ocb, oh, ow, kh, kw, sh, sw, dh, dw;
+    const float* x;         /* input (N, ICB, H, W, 16), read with implicit zero padding */
+    int64_t n, icb, h, w, c_in, c_out;
+    int64_t ocb, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw;
     const float* packed;
     const int32_t* icb_lo;
     const int32_t* nicb;
@@ -121,11 +122,32 @@ typedef struct {
     float* y;               /* (N, OCB, OH, OW, 16) */
 } direct_args;
 
+/* Taps [*t0, *t1) of a window starting at `start` (stride `dil`, `k` taps) that fall inside
+ * [0, size): the rest read padding, which is zero, and are skipped. */
+static inline void valid_taps(int64_t start, int64_t dil, int64_t k, int64_t size, int64_t* t0, int64_t* t1) {
+    int64_t lo = start >= 0 ? 0 : (-start + dil - 1) / dil;
+    int64_t hi = start + (k - 1) * dil < size ? k : (size - 1 - start) / dil + 1;
+    if (start > size - 1) hi = 0;
+    if (hi < lo) hi = lo;
+    *t0 = lo;
+    *t1 = hi;
+}
+
+/* Direct convolution with implicit padding: per output row the kernel rows falling into the
+ * padding are skipped; the columns whose windows lie fully inside the input run in register tiles,
+ * the few border columns one pixel at a time with their kernel columns clipped. */
 static void direct_conv(const direct_args* a) {
     const cnn_conv_fwd_ukernel kernel = cnn_conv_cfg.fwd;
     const int64_t max_pix = (int64_t)cnn_conv_cfg.fwd_max_pix;
-    const int64_t ntiles = (a->ow + max_pix - 1) / max_pix;
-    const int64_t tile = (a->ow + ntiles - 1) / ntiles; /* balanced tiles: 32 -> 11, 11, 10 */
+    /* interior columns: c*sw - pw >= 0 and c*sw - pw + (kw-1)*dw <= w-1 */
+    int64_t c_lo = (a->pw + a->sw - 1) / a->sw;
+    int64_t last = a->w - 1 - (a->kw - 1) * a->dw + a->pw;
+    int64_t c_hi = last < 0 ? 0 : last / a->sw + 1;
+    c_lo = cnn_min64(c_lo, a->ow);
+    c_hi = cnn_max64(c_lo, cnn_min64(c_hi, a->ow));
+    const int64_t inner = c_hi - c_lo;
+    const int64_t ntiles = inner > 0 ? (inner + max_pix - 1) / max_pix : 0;
+    const int64_t tile = ntiles ? (inner + ntiles - 1) / ntiles : 1; /* balanced: 32 -> 11, 11, 10 */
     const int64_t items = a->n * a->ocb * a->oh;
     const int64_t ic_last_full = a->c_in - (a->icb - 1) * CNN_BLOCK;
     const int64_t wsize = a->nicb_max * a->kh * a->kw * 256;
@@ -133,24 +155,41 @@ static void direct_conv(const direct_args* a) {
 #pragma omp parallel for num_threads(cnn_threads_for_work(items, flops)) schedule(static)
     for (int64_t item = 0; item < items; item++) {
         const int64_t r = item % a->oh, ob = (item / a->oh) % a->ocb, b = item / (a->oh * a->ocb);
+        int64_t i0, i1;
+        const int64_t row0 = r * a->sh - a->ph;
+        valid_taps(row0, a->dh, a->kh, a->h, &i0, &i1);
         cnn_conv_params p;
         p.nicb = (size_t)a->nicb[ob];
-        p.kh = (size_t)a->kh;
+        p.kh = (size_t)(i1 - i0);
         p.kw = (size_t)a->kw;
         p.ic_last = (a->icb_lo[ob] + a->nicb[ob] == a->icb) ? (size_t)ic_last_full : CNN_BLOCK;
-        p.in_icb_stride = (size_t)(a->hp * a->wp * CNN_BLOCK);
-        p.in_kh_stride = (size_t)(a->dh * a->wp * CNN_BLOCK);
+        p.in_icb_stride = (size_t)(a->h * a->w * CNN_BLOCK);
+        p.in_kh_stride = (size_t)(a->dh * a->w * CNN_BLOCK);
         p.in_kw_stride = (size_t)(a->dw * CNN_BLOCK);
         p.in_pix_stride = (size_t)(a->sw * CNN_BLOCK);
+        p.w_icb_stride = (size_t)(a->kh * a->kw * 256);
+        p.w_kh_stride = (size_t)(a->kw * 256);
         p.relu = a->relu;
-        const float* in_row =
-            a->xp + (((b * a->icb + a->icb_lo[ob]) * a->hp + r * a->sh) * a->wp) * CNN_BLOCK;
+        /* input row of the first valid kernel row, column 0 (columns are added below) */
+        const float* in_row = a->x + (((b * a->icb + a->icb_lo[ob]) * a->h + row0 + i0 * a->dh) * a->w) * CNN_BLOCK;
+        const float* w_row = a->packed + ob * wsize + i0 * a->kw * 256;
         float* out_row = a->y + (((b * a->ocb + ob) * a->oh + r) * a->ow) * CNN_BLOCK;
         const float* bias = a->bias16 ? a->bias16 + ob * CNN_BLOCK : NULL;
-        for (int64_t c0 = 0; c0 < a->ow; c0 += tile) {
-            const int64_t npix = cnn_min64(tile, a->ow - c0);
-            kernel((size_t)npix, in_row + c0 * a->sw * CNN_BLOCK, a->packed + ob * wsize, bias,
+        for (int64_t c0 = c_lo; c0 < c_hi; c0 += tile) {
+            const int64_t npix = cnn_min64(tile, c_hi - c0);
+            kernel((size_t)npix, in_row + (c0 * a->sw - a->pw) * CNN_BLOCK, w_row, bias,
                    out_row + c0 * CNN_BLOCK, &p);
+        }
+        for (int64_t c = 0; c < a->ow; c++) {
+            if (c == c_lo) c = c_hi;
+            if (c >= a->ow) break;
+            int64_t j0, j1;
+            const int64_t col0 = c * a->sw - a->pw;
+            valid_taps(col0, a->dw, a->kw, a->w, &j0, &j1);
+            cnn_conv_params q = p;
+            q.kw = (size_t)(j1 - j0);
+            kernel(1, in_row + (col0 + j0 * a->dw) * CNN_BLOCK, w_row + j0 * 256, bias,
+                   out_row + c * CNN_BLOCK, &q);
         }
         /* lanes past c_out: their weights are zero, but zero times a NaN or Inf input is NaN */
         const int64_t pad_from = a->c_out - ob * CNN_BLOCK;
@@ -166,23 +205,18 @@ int cnn_conv2d_forward(const cnn_conv_desc* d, const float* x, const float* pack
                        const int32_t* icb_lo, const int32_t* nicb, int64_t nicb_max,
                        const float* bias, int relu, float* y) {
     const int64_t icb = cnn_blocks(d->c_in), ocb = cnn_blocks(d->c_out);
-    int64_t hp, wp;
-    float* xp = NULL;
     float* bias16 = NULL;
-    if (cnn_conv_pad_input(d, x, icb, &xp, &hp, &wp) != CNN_OK) return CNN_ENOMEM;
     if (bias) {
         bias16 = cnn_calloc((size_t)(ocb * CNN_BLOCK), sizeof(float));
-        if (!bias16) { cnn_free(xp); return CNN_ENOMEM; }
+        if (!bias16) return CNN_ENOMEM;
         memcpy(bias16, bias, sizeof(float) * d->c_out);
     }
     direct_args a = {
-        .xp = xp ? xp : x, .n = d->n, .icb = icb, .hp = hp,
-        .wp = wp, .c_in = d->c_in, .c_out = d->c_out, .ocb = ocb, .oh = d->oh,
-        .ow = d->ow, .kh = d->kh, .kw = d->kw, .sh = d->sh, .sw = d->sw, .dh = d->dh, .dw = d->dw,
-        .packed = packed, .icb_lo = icb_lo, .nicb = nicb, .nicb_max = nicb_max,
-        .bias16 = bias16, .relu = relu, .y = y};
+        .x = x, .n = d->n, .icb = icb, .h = d->h, .w = d->w, .c_in = d->c_in, .c_out = d->c_out,
+        .ocb = ocb, .oh = d->oh, .ow = d->ow, .kh = d->kh, .kw = d->kw, .sh = d->sh, .sw = d->sw,
+        .ph = d->ph, .pw = d->pw, .dh = d->dh, .dw = d->dw, .packed = packed, .icb_lo = icb_lo,
+        .nicb = nicb, .nicb_max = nicb_max, .bias16 = bias16, .relu = relu, .y = y};
     direct_conv(&a);
-    cnn_free(xp);
     cnn_free(bias16);
     return CNN_OK;
 }
@@ -191,14 +225,22 @@ int cnn_conv2d_backward_data(const cnn_conv_desc* d, const float* dy, const floa
                              const int32_t* icb_lo_t, const int32_t* nicb_t, int64_t nicb_max_t,
                              float* dx) {
     const int64_t icb = cnn_blocks(d->c_in), ocb = cnn_blocks(d->c_out);
-    int64_t hb, wb;
-    float* buf = cnn_conv_upsample_grad(d, dy, ocb, &hb, &wb);
-    if (!buf) return CNN_ENOMEM;
+    /* dx is a stride-1 convolution, with flipped transposed weights, of dy padded by
+     * dilation*(k-1) - padding; with stride > 1 (or negative padding) dy is first spread out */
+    const int64_t qh = d->dh * (d->kh - 1) - d->ph, qw = d->dw * (d->kw - 1) - d->pw;
+    const int direct = d->sh == 1 && d->sw == 1 && qh >= 0 && qw >= 0;
+    int64_t hb = d->oh, wb = d->ow;
+    float* buf = NULL;
+    if (!direct) {
+        buf = cnn_conv_upsample_grad(d, dy, ocb, &hb, &wb);
+        if (!buf) return CNN_ENOMEM;
+    }
     direct_args a = {
-        .xp = buf, .n = d->n, .icb = ocb, .hp = hb, .wp = wb, .c_in = d->c_out, .c_out = d->c_in,
-        .ocb = icb, .oh = d->h, .ow = d->w, .kh = d->kh, .kw = d->kw, .sh = 1, .sw = 1, .dh = d->dh,
-        .dw = d->dw, .packed = packed_t, .icb_lo = icb_lo_t, .nicb = nicb_t,
-        .nicb_max = nicb_max_t, .bias16 = NULL, .relu = 0, .y = dx};
+        .x = direct ? dy : buf, .n = d->n, .icb = ocb, .h = hb, .w = wb, .c_in = d->c_out,
+        .c_out = d->c_in, .ocb = icb, .oh = d->h, .ow = d->w, .kh = d->kh, .kw = d->kw, .sh = 1,
+        .sw = 1, .ph = direct ? qh : 0, .pw = direct ? qw : 0, .dh = d->dh, .dw = d->dw,
+        .packed = packed_t, .icb_lo = icb_lo_t, .nicb = nicb_t, .nicb_max = nicb_max_t,
+        .bias16 = NULL, .relu = 0, .y = dx};
     direct_conv(&a);
     cnn_free(buf);
     return CNN_OK;
@@ -208,10 +250,6 @@ int cnn_conv2d_backward_weights(const cnn_conv_desc* d, const float* x, const fl
                                 const int32_t* icb_lo, const int32_t* nicb, int64_t nicb_max,
                                 float* dw_packed) {
     const int64_t icb = cnn_blocks(d->c_in), ocb = cnn_blocks(d->c_out), taps = d->kh * d->kw;
-    int64_t hp, wp;
-    float* xp = NULL;
-    if (cnn_conv_pad_input(d, x, icb, &xp, &hp, &wp) != CNN_OK) return CNN_ENOMEM;
-    const float* xs = xp ? xp : x;
     const cnn_conv_bww_ukernel kernel = cnn_conv_cfg.bww;
     const int64_t max_lanes = (int64_t)cnn_conv_cfg.bww_max_lanes;
     const int64_t ic_last_full = d->c_in - (icb - 1) * CNN_BLOCK;
@@ -225,21 +263,27 @@ int cnn_conv2d_backward_weights(const cnn_conv_desc* d, const float* x, const fl
         if (c >= nicb[ob]) continue;
         const int64_t ib = icb_lo[ob] + c, i = t / d->kw, j = t % d->kw;
         const int64_t lanes = ib == icb - 1 ? ic_last_full : CNN_BLOCK;
+        /* output pixels whose tap (i, j) reads inside the input (the others read zero padding):
+         * rows r with 0 <= r*sh - ph + i*dh < h, and likewise columns */
+        int64_t r0, r1, q0, q1;
+        valid_taps(i * d->dh - d->ph, d->sh, d->oh, d->h, &r0, &r1);
+        valid_taps(j * d->dw - d->pw, d->sw, d->ow, d->w, &q0, &q1);
+        if (r1 <= r0 || q1 <= q0) continue;
         cnn_convbw_params p;
         p.nbatch = (size_t)d->n;
-        p.nrows = (size_t)d->oh;
-        p.npix = (size_t)d->ow;
-        p.x_batch_stride = (size_t)(icb * hp * wp * CNN_BLOCK);
-        p.x_row_stride = (size_t)(d->sh * wp * CNN_BLOCK);
+        p.nrows = (size_t)(r1 - r0);
+        p.npix = (size_t)(q1 - q0);
+        p.x_batch_stride = (size_t)(icb * d->h * d->w * CNN_BLOCK);
+        p.x_row_stride = (size_t)(d->sh * d->w * CNN_BLOCK);
         p.x_pix_stride = (size_t)(d->sw * CNN_BLOCK);
         p.dy_batch_stride = (size_t)(ocb * d->oh * d->ow * CNN_BLOCK);
         p.dy_row_stride = (size_t)(d->ow * CNN_BLOCK);
-        const float* xb = xs + ((ib * hp + i * d->dh) * wp + j * d->dw) * CNN_BLOCK;
-        const float* db = dy + ob * d->oh * d->ow * CNN_BLOCK;
+        const float* xb = x + ((ib * d->h + r0 * d->sh - d->ph + i * d->dh) * d->w
+                               + q0 * d->sw - d->pw + j * d->dw) * CNN_BLOCK;
+        const float* db = dy + ((ob * d->oh + r0) * d->ow + q0) * CNN_BLOCK;
         for (int64_t l0 = 0; l0 < lanes; l0 += max_lanes)
             kernel((size_t)l0, (size_t)cnn_min64(max_lanes, lanes - l0), xb, db, tile, &p);
     }
-    cnn_free(xp);
     return CNN_OK;
 }
 

@@ -20,7 +20,7 @@ static inline __attribute__((always_inline)) void conv_tile(const size_t T, cons
         for (size_t i = 0; i < p->kh; i++) {
             for (size_t j = 0; j < p->kw; j++) {
                 const float* ip = in + c * p->in_icb_stride + i * p->in_kh_stride + j * p->in_kw_stride;
-                const float* wp = w + ((c * p->kh + i) * p->kw + j) * 256;
+                const float* wp = w + c * p->w_icb_stride + i * p->w_kh_stride + j * 256;
                 for (size_t l = 0; l < lanes; l++) {
                     const __m256 wlo = _mm256_loadu_ps(wp + l * 16);
                     const __m256 whi = _mm256_loadu_ps(wp + l * 16 + 8);

@@ -16,7 +16,7 @@ void cnn_f32_conv2d_nchw16c_ukernel__generic(size_t npix, const float* in, const
         for (size_t i = 0; i < p->kh; i++) {
             for (size_t j = 0; j < p->kw; j++) {
                 const float* ip = in + c * p->in_icb_stride + i * p->in_kh_stride + j * p->in_kw_stride;
-                const float* wp = w + ((c * p->kh + i) * p->kw + j) * 256;
+                const float* wp = w + c * p->w_icb_stride + i * p->w_kh_stride + j * 256;
                 for (size_t l = 0; l < lanes; l++) {
                     const float* wl = wp + l * 16;
                     for (size_t t = 0; t < npix; t++) {
