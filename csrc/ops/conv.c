@@ -51,13 +51,42 @@ int64_t cnn_conv_pack_nicb_max(const cnn_conv_desc* d, int transposed) {
     return best;
 }
 
-/* Weight of effective output channel oc, effective input channel ic (same group), tap (i, j). */
-static float weight_at(const pack_geom* g, const float* w, int64_t oc, int64_t ic, int64_t i, int64_t j) {
-    const int64_t grp = oc / g->opg;
-    if (!g->transposed)
-        return w[((oc * g->ipg + (ic - grp * g->ipg)) * g->kh + i) * g->kw + j];
-    /* effective (oc, ic) = stored (in, out); taps flipped */
-    return w[((ic * g->src_ipg + (oc - grp * g->opg)) * g->kh + (g->kh - 1 - i)) * g->kw + (g->kw - 1 - j)];
+/* groups == 1: every output block reads every input block (icb_lo = 0). One 16 x 16 x taps tile
+ * of the packed weights at a time, in its order, reading rows of the stored weights contiguously:
+ * about a memory copy, so repacking after every optimizer step costs little. */
+static void pack_dense(const cnn_conv_desc* d, const float* w, int transposed, int64_t nicb_max,
+                       float* packed) {
+    const int64_t taps = d->kh * d->kw, ci = d->c_in;
+    const int64_t co_eff = transposed ? d->c_in : d->c_out, ci_eff = transposed ? d->c_out : d->c_in;
+    const int64_t ocbs = cnn_blocks(co_eff), tile = taps * 256;
+    /* the loop over input blocks is outermost so that each stored weight row is read in one
+     * sequential sweep (in the transposed packing a tile takes 16 values from each of 16 rows) */
+#pragma omp parallel for num_threads(cnn_threads_for(ocbs * nicb_max * tile / 65536 + 1)) schedule(static)
+    for (int64_t c = 0; c < nicb_max; c++) {
+        for (int64_t ocb = 0; ocb < ocbs; ocb++) {
+            float* dst = packed + (ocb * nicb_max + c) * tile;
+            const int64_t no = cnn_min64(CNN_BLOCK, co_eff - ocb * CNN_BLOCK);
+            const int64_t nl = cnn_min64(CNN_BLOCK, ci_eff - c * CNN_BLOCK);
+            if (no < CNN_BLOCK || nl < CNN_BLOCK) memset(dst, 0, sizeof(float) * tile);
+            if (!transposed) {
+                /* dst[t][l][o] = w[oc = ocb*16+o][ic = c*16+l][t] */
+                for (int64_t o = 0; o < no; o++) {
+                    const float* src = w + ((ocb * CNN_BLOCK + o) * ci + c * CNN_BLOCK) * taps;
+                    for (int64_t l = 0; l < nl; l++)
+                        for (int64_t t = 0; t < taps; t++) dst[t * 256 + l * CNN_BLOCK + o] = src[l * taps + t];
+                }
+            } else {
+                /* effective oc = stored ic, effective ic = stored oc, taps reversed:
+                 * dst[t][l][o] = w[stored oc = c*16+l][stored ic = ocb*16+o][taps-1-t] */
+                for (int64_t l = 0; l < nl; l++) {
+                    const float* src = w + ((c * CNN_BLOCK + l) * ci + ocb * CNN_BLOCK) * taps;
+                    for (int64_t o = 0; o < no; o++)
+                        for (int64_t t = 0; t < taps; t++)
+                            dst[t * 256 + l * CNN_BLOCK + o] = src[o * taps + taps - 1 - t];
+                }
+            }
+        }
+    }
 }
 
 void cnn_conv_pack(const cnn_conv_desc* d, const float* w, int transposed, int64_t nicb_max,
@@ -70,24 +99,36 @@ void cnn_conv_pack(const cnn_conv_desc* d, const float* w, int transposed, int64
         icb_lo[ocb] = (int32_t)lo;
         nicb[ocb] = (int32_t)count;
     }
-#pragma omp parallel for num_threads(cnn_threads_for(ocbs * nicb_max * taps / 64 + 1)) schedule(static)
-    for (int64_t ocb = 0; ocb < ocbs; ocb++) {
-        float* dst = packed + ocb * nicb_max * taps * 256;
-        memset(dst, 0, sizeof(float) * nicb_max * taps * 256);
-        for (int64_t c = 0; c < nicb[ocb]; c++)
-            for (int64_t i = 0; i < g.kh; i++)
-                for (int64_t j = 0; j < g.kw; j++)
-                    for (int64_t l = 0; l < CNN_BLOCK; l++) {
-                        const int64_t ic = (icb_lo[ocb] + c) * CNN_BLOCK + l;
-                        if (ic >= g.ci) break;
-                        for (int64_t o = 0; o < CNN_BLOCK; o++) {
-                            const int64_t oc = ocb * CNN_BLOCK + o;
-                            if (oc >= g.co) break;
-                            if (ic / g.ipg != oc / g.opg) continue;
-                            dst[(((c * g.kh + i) * g.kw + j) * CNN_BLOCK + l) * CNN_BLOCK + o] =
-                                weight_at(&g, w, oc, ic, i, j);
-                        }
-                    }
+    if (d->groups == 1) {
+        pack_dense(d, w, transposed, nicb_max, packed);
+        return;
+    }
+    /* Zeros everywhere, then every stored weight scattered to its place, walking the stored
+     * (C_out, C_in/groups, kh, kw) array in order. Effective output channel oc and input channel
+     * ic (after the transpose of backward-data: oc = stored input, ic = stored output, taps
+     * reversed, which flips both kernel axes). */
+    const int64_t c_out = d->c_out, src_ipg = d->c_in / d->groups, src_opg = d->c_out / d->groups;
+    const int64_t block = nicb_max * taps * 256;
+#pragma omp parallel num_threads(cnn_threads_for(ocbs * block / 65536 + 1))
+    {
+#pragma omp for schedule(static)
+        for (int64_t ocb = 0; ocb < ocbs; ocb++) memset(packed + ocb * block, 0, sizeof(float) * block);
+#pragma omp for schedule(static)
+        for (int64_t so = 0; so < c_out; so++) {          /* stored output channel */
+            const int64_t grp = so / src_opg;
+            for (int64_t il = 0; il < src_ipg; il++) {     /* stored input channel within the group */
+                const int64_t si = grp * src_ipg + il;     /* stored input channel */
+                const int64_t oc = transposed ? si : so, ic = transposed ? so : si;
+                const int64_t ocb = oc / CNN_BLOCK, o = oc % CNN_BLOCK;
+                const int64_t c = ic / CNN_BLOCK - icb_lo[ocb], l = ic % CNN_BLOCK;
+                float* dst = packed + ocb * block + c * taps * 256 + l * CNN_BLOCK + o;
+                const float* src = w + (so * src_ipg + il) * taps;
+                if (transposed)
+                    for (int64_t t = 0; t < taps; t++) dst[t * 256] = src[taps - 1 - t];
+                else
+                    for (int64_t t = 0; t < taps; t++) dst[t * 256] = src[t];
+            }
+        }
     }
 }
 
