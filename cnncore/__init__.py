@@ -16,10 +16,12 @@ from ._config import (  # noqa: E402
     set_num_threads,
     show_config,
     _isa_from_environment,
+    _tune_malloc_from_environment,
 )
 from ._random import manual_seed  # noqa: E402
 
 _isa_from_environment()
+_tune_malloc_from_environment()
 
 from . import functional  # noqa: E402
 from . import nn  # noqa: E402

@@ -5,6 +5,7 @@ cdef extern from "cnn_common.h":
     void cnn_set_num_threads(int n) nogil
     int cnn_get_num_threads() nogil
     const char* cnn_openmp_runtime()
+    int cnn_tune_malloc()
     int CNN_OK, CNN_ENOMEM, CNN_EINVAL
 
 cdef extern from "cnn_isa.h":
@@ -81,3 +82,8 @@ def fma_peak_run(int64_t iterations, int threads):
     with nogil:
         flops = cnn_fma_peak_run(iterations, threads, &sink)
     return flops
+
+
+def tune_malloc():
+    """Keep freed activation-sized blocks in the process (glibc); True if applied."""
+    return bool(cnn_tune_malloc())

@@ -7,6 +7,21 @@ from . import _kernels
 
 ISA_LEVELS = _kernels.ISA_LEVELS  # ("generic", "avx2", "avx512"), lowest first
 ISA_ENV = "CNNCORE_ISA"
+MALLOC_ENV = "CNNCORE_MALLOC_TUNING"
+_malloc_tuned = False
+
+
+def _tune_malloc_from_environment():
+    """Unless CNNCORE_MALLOC_TUNING=0: make glibc keep freed blocks up to 32 MiB in the heap and
+    trim only past 512 MiB free, so a training step does not page-fault its activations in anew
+    each time (the kernel zeroes every fresh page). The process then holds on to memory it freed,
+    as framework allocators do."""
+    global _malloc_tuned
+    value = os.environ.get(MALLOC_ENV, "1").strip()
+    if value not in ("0", "1", ""):
+        raise ValueError("%s: expected 0 or 1 (or unset), got %r" % (MALLOC_ENV, os.environ[MALLOC_ENV]))
+    if value != "0":
+        _malloc_tuned = _kernels.tune_malloc()
 
 
 def available_isas():
@@ -71,6 +86,7 @@ def config():
         "isa_env": os.environ.get(ISA_ENV, ""),
         "num_threads": get_num_threads(),
         "openmp_runtime": _kernels.openmp_runtime(),
+        "malloc_tuned": _malloc_tuned,
         "kernels": _kernels.kernel_names(),
     }
 
@@ -85,6 +101,7 @@ def show_config(file=None):
         % (c["isa"], ", ".join(c["isa_available"]), ISA_ENV, c["isa_env"] or "unset"),
         "  threads:        %d" % c["num_threads"],
         "  openmp runtime: %s" % c["openmp_runtime"],
+        "  malloc tuning:  %s (%s)" % ("on" if c["malloc_tuned"] else "off", MALLOC_ENV),
         "  kernels:",
     ]
     lines += ["    %-36s %s" % (op, name) for op, name in c["kernels"].items()]

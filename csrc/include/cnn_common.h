@@ -30,6 +30,9 @@ int cnn_threads_for_work(int64_t work_items, double flops);
 /* Name of the OpenMP runtime library this module is linked to (e.g. "libgomp.so.1"), or "none". */
 const char* cnn_openmp_runtime(void);
 
+/* Tune glibc malloc to keep freed activation-sized blocks (see threads.c); 1 if applied. */
+int cnn_tune_malloc(void);
+
 /* 64-byte aligned allocation (returns NULL on failure or overflow); free with cnn_free. */
 void* cnn_alloc(size_t count, size_t elem_size);
 void* cnn_calloc(size_t count, size_t elem_size);
