@@ -275,8 +275,20 @@ def test_state_dict_returns_copies():
     assert np.all(bnm.weight.data == 1) and np.all(bnm.running_mean == 0)
     assert int(bnm.num_batches_tracked) == 0
     sd2 = bnm.state_dict()
-    bnm.weight.data[:] = 2  # a later in-place change of the module does not reach sd2
+    bnm.weight.data = np.full(3, 2.0)  # a later change of the module does not reach sd2
     assert np.all(sd2["weight"] == 1)
+
+
+def test_parameter_data_is_read_only_and_versioned():
+    p = nn.Parameter(np.zeros(3))
+    v = p.version
+    with pytest.raises(ValueError, match="read-only"):
+        p.data[0] = 1
+    p.data = np.ones(3)
+    assert p.version != v and np.all(p.data == 1)
+    v = p.version
+    p._mutable_flat()[:] = 5  # what optimizers do
+    assert p.version != v and np.all(p.data == 5)
 
 
 def small_net():

@@ -65,10 +65,10 @@ class Conv2d(Module):
 
     def packed(self):
         """The weights packed for the kernels, re-packed whenever their values changed."""
-        w = self.weight.data
-        if self._packed is None or self._packed_from.shape != w.shape or not np.array_equal(self._packed_from, w):
-            self._packed = PackedConv(w, self.groups)
-            self._packed_from = w.copy()
+        version = self.weight.version
+        if self._packed is None or self._packed_from != version:
+            self._packed = PackedConv(self.weight._data, self.groups)
+            self._packed_from = version
         return self._packed
 
     def _bias(self):

@@ -34,10 +34,10 @@ class Linear(Module):
                                                              self.bias is not None)
 
     def packed(self):
-        w = self.weight.data
-        if self._packed is None or self._packed_from.shape != w.shape or not np.array_equal(self._packed_from, w):
-            self._packed = PackedLinear(w)
-            self._packed_from = w.copy()
+        version = self.weight.version
+        if self._packed is None or self._packed_from != version:
+            self._packed = PackedLinear(self.weight._data)
+            self._packed_from = version
         return self._packed
 
     def forward(self, x):

@@ -1,29 +1,49 @@
 """Parameter: a trainable array and its gradient, in PyTorch's layout."""
+import itertools
+
 import numpy as np
+
+_versions = itertools.count(1)
 
 
 class Parameter:
     """A trainable float32 array.
 
-    data: the values (NumPy float32, C-contiguous, PyTorch's layout for the layer);
+    data: the values (NumPy float32, C-contiguous, PyTorch's layout for the layer), as a
+    read-only view: change them by assigning (`p.data = new_values`, copied and checked for
+    shape) or through an optimizer. Layers keep their weights packed for the kernels and repack
+    only when the values changed; every change goes through one of those two paths, so the
+    packed copy can never be stale (an in-place write such as `p.data[0] = 1` raises NumPy's
+    "assignment destination is read-only" instead of being silently missed).
     grad: the accumulated gradient (same shape) or None until a backward pass writes one.
-    Assigning `data` replaces the array (copied to float32 C-contiguous, shape must match unless
-    the parameter is empty).
+    version: a number that changes whenever the values change.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad")
+    __slots__ = ("_data", "_version", "grad", "requires_grad")
 
     def __init__(self, data, requires_grad=True):
         arr = np.asarray(data)
         if arr.dtype.kind not in "fiu":
             raise TypeError("data: expected a real numeric array, got dtype %s" % arr.dtype)
         self._data = np.array(arr, dtype=np.float32, order="C", copy=True)
+        self._version = next(_versions)
         self.grad = None
         self.requires_grad = bool(requires_grad)
 
     @property
     def data(self):
-        return self._data
+        view = self._data.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def version(self):
+        return self._version
+
+    def _mutable_flat(self):
+        """The values as a writable 1-D view, for in-place updates (optimizers); marks them changed."""
+        self._version = next(_versions)
+        return self._data.reshape(-1)
 
     @data.setter
     def data(self, value):
@@ -33,6 +53,7 @@ class Parameter:
         if arr.shape != self._data.shape:
             raise ValueError("data: expected shape %s, got %s" % (self._data.shape, arr.shape))
         self._data = np.array(arr, dtype=np.float32, order="C", copy=True)
+        self._version = next(_versions)
 
     @property
     def shape(self):

@@ -234,13 +234,8 @@ class Optimizer:
 
     @staticmethod
     def _flat_param(p):
-        """A writable 1-D float32 view of p.data (made C-contiguous float32 first if need be)."""
-        data = p.data
-        if not (data.dtype == np.float32 and data.flags.c_contiguous and data.flags.writeable):
-            p.data = data  # the setter stores a C-contiguous float32 copy
-            data = p.data
-        flat = data.reshape(-1)
-        return flat
+        """A writable 1-D float32 view of the parameter's values (marks them changed)."""
+        return p._mutable_flat()
 
     @staticmethod
     def _flat_grad(p, maximize=False):
