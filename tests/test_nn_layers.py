@@ -510,3 +510,47 @@ def test_layers_do_not_keep_a_reference_to_the_callers_input():
         m(xx)
         xx[:] = 7
         np.testing.assert_array_equal(m.backward(g), ref)
+
+
+@pytest.mark.parametrize("with_relu", [True, False])
+@pytest.mark.parametrize("conv_bias", [True, False])
+def test_eval_mode_conv_bn_fold_matches_reference(with_relu, conv_bias):
+    """In eval mode a Sequential folds BatchNorm2d into the preceding Conv2d; forward and every
+    gradient (conv weight/bias, BN weight/bias, input) must equal the unfolded composition."""
+    rng = np.random.default_rng(11)
+    layers = [nn.Conv2d(5, 7, 3, padding=1, bias=conv_bias), nn.BatchNorm2d(7)]
+    if with_relu:
+        layers.append(nn.ReLU())
+    seq = nn.Sequential(*layers)
+    conv, bn = layers[0], layers[1]
+    bn.running_mean = rng.standard_normal(7).astype(np.float32)
+    bn.running_var = rng.uniform(0.5, 2.0, 7).astype(np.float32)
+    bn.weight.data = rng.uniform(0.5, 1.5, 7)
+    bn.bias.data = rng.standard_normal(7)
+    seq.eval()
+    assert [s[0] for s in seq._steps()] == ["conv_bn_relu" if with_relu else "conv_bn"]
+    x = rng.standard_normal((2, 5, 6, 6)).astype(np.float32)
+    b = conv.bias.data if conv_bias else None
+    z = R.conv2d(x, conv.weight.data, b, 1, 1)
+    y_bn, *_ = R.batch_norm(z, bn.running_mean, bn.running_var, bn.weight.data, bn.bias.data, training=False)
+    y_ref = R.relu(y_bn) if with_relu else y_bn
+    y = seq(x)
+    assert_close(y, y_ref, name="output")
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx = seq.backward(dy)
+    g = R.relu_backward(dy, y_ref) if with_relu else dy
+    invstd = 1.0 / np.sqrt(bn.running_var.astype(np.float64) + bn.eps)
+    gz, gg, gb = R.batch_norm_backward(g, z, bn.weight.data, bn.running_mean, invstd, training=False)
+    gx, gw, gcb = R.conv2d_backward(gz, x, conv.weight.data, 1, 1)
+    assert_close(dx, gx, name="grad_input")
+    assert_close(conv.weight.grad, gw, name="conv weight grad")
+    if conv_bias:
+        assert_close(conv.bias.grad, gcb, name="conv bias grad")
+    assert_close(bn.weight.grad, gg, name="bn weight grad")
+    assert_close(bn.bias.grad, gb, name="bn bias grad")
+    # the fold follows later changes of the running statistics and weights
+    bn.running_mean = np.zeros(7, np.float32)
+    conv.weight.data = conv.weight.data * 2
+    z = R.conv2d(x, conv.weight.data, b, 1, 1)
+    y_bn, *_ = R.batch_norm(z, bn.running_mean, bn.running_var, bn.weight.data, bn.bias.data, training=False)
+    assert_close(seq(x), R.relu(y_bn) if with_relu else y_bn, name="output after changes")

@@ -49,12 +49,24 @@ class Sequential(Module):
         return self
 
     def _steps(self):
-        """Execution plan: ("conv_relu", conv, relu), ("bn_relu", bn, relu) or ("single", m)."""
+        """Execution plan: ("conv_relu", conv, relu), ("bn_relu", bn, relu), in eval mode
+        ("conv_bn", conv, bn) and ("conv_bn_relu", conv, bn, relu) with the BatchNorm folded
+        into the convolution, or ("single", m)."""
         mods = list(self._modules.values())
         steps, i = [], 0
         while i < len(mods):
-            m, nxt = mods[i], mods[i + 1] if i + 1 < len(mods) else None
-            if isinstance(nxt, ReLU) and isinstance(m, (Conv2d, BatchNorm2d)):
+            m = mods[i]
+            nxt = mods[i + 1] if i + 1 < len(mods) else None
+            nxt2 = mods[i + 2] if i + 2 < len(mods) else None
+            if (isinstance(m, Conv2d) and isinstance(nxt, BatchNorm2d) and not nxt.training
+                    and nxt.running_mean is not None and nxt.num_features == m.out_channels):
+                if isinstance(nxt2, ReLU):
+                    steps.append(("conv_bn_relu", m, nxt, nxt2))
+                    i += 3
+                else:
+                    steps.append(("conv_bn", m, nxt))
+                    i += 2
+            elif isinstance(nxt, ReLU) and isinstance(m, (Conv2d, BatchNorm2d)):
                 steps.append(("conv_relu" if isinstance(m, Conv2d) else "bn_relu", m, nxt))
                 i += 2
             else:
@@ -70,8 +82,13 @@ class Sequential(Module):
             converted = True
         steps = self._steps()
         for step in steps:
-            if step[0] == "single":
+            kind = step[0]
+            if kind == "single":
                 x = step[1](x)
+            elif kind in ("conv_bn", "conv_bn_relu"):
+                x = step[1].forward(x, relu=kind == "conv_bn_relu", bn=step[2])
+                if kind == "conv_bn_relu":
+                    _flow.record(step[3], x.shape, x.shape)
             else:
                 shape_in = x.shape
                 x = step[1].forward(x, relu=True)
