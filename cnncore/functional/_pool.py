@@ -146,6 +146,8 @@ def _pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode, nam
             "padding (%d, %d): the output would be (%d, %d)"
             % (name, h, w, kh, kw, dh, dw, ph, pw, oh, ow))
     for size, o, k, s, p, d, axis in ((h, oh, kh, sh, ph, dh, "H"), (w, ow, kw, sw, pw, dw, "W")):
+        if d == 1:  # padding <= kernel/2: every undilated window holds an input element
+            continue
         # with dilation a window can fall between input elements entirely (PyTorch then returns
         # -inf with an index outside the plane); reject it
         pos = np.arange(k)[:, None] * d + np.arange(o)[None, :] * s - p
