@@ -49,8 +49,12 @@ int cnn_isa_select(int level) {
     int best = cnn_isa_detect();
     if (level > best) level = best;
     if (level < CNN_ISA_GENERIC) level = CNN_ISA_GENERIC;
+    cnn_conv_cfg.bww_small = NULL;
     switch (level) {
-        case CNN_ISA_AVX512: FILL_TABLES(avx512); break;
+        case CNN_ISA_AVX512:
+            FILL_TABLES(avx512);
+            cnn_conv_cfg.bww_small = cnn_f32_conv2d_bww_small_nchw16c_ukernel__avx512;
+            break;
         case CNN_ISA_AVX2: FILL_TABLES(avx2); break;
         default: FILL_TABLES(generic); break;
     }
