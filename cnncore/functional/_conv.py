@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _kernels
-from ._layout import Blocked, from_blocked, to_blocked
+from ._layout import Blocked, check_blocked, from_blocked, to_blocked
 from ._validate import as_float32, check_shape, int_arg, pair
 
 
@@ -131,8 +131,15 @@ def _by_group(arr, c_arr, packed, run):
     return to_blocked(np.concatenate(outs, axis=1)).data
 
 
+def _check_packed(packed):
+    if not isinstance(packed, PackedConv):
+        raise TypeError("packed: expected a PackedConv, got %s" % type(packed).__name__)
+
+
 def conv2d_blocked(xb, packed, bias=None, stride=1, padding=0, dilation=1, relu=False):
     """Convolution of a Blocked input with PackedConv weights; returns (Blocked output, geometry)."""
+    check_blocked(xb, "input")
+    _check_packed(packed)
     g = conv_geometry(xb.shape, packed.weight.shape, stride, padding, dilation, packed.groups)
     bias = _as_bias(bias, g.c_out)  # the kernels read C_out float32s from it
     if packed.depthwise:
@@ -150,6 +157,21 @@ def conv2d_blocked(xb, packed, bias=None, stride=1, padding=0, dilation=1, relu=
 
 def conv2d_backward_blocked(dyb, xb, packed, g, need_input_grad=True):
     """Gradients of a convolution: (Blocked grad_input or None, grad_weight OIHW, grad_bias)."""
+    if not isinstance(g, ConvGeometry):
+        raise TypeError("g: expected the ConvGeometry conv2d_blocked returned, got %s" % type(g).__name__)
+    _check_packed(packed)
+    check_blocked(dyb, "grad_output")
+    check_blocked(xb, "input")
+    if tuple(xb.shape) != (g.n, g.c_in, g.h, g.w):
+        raise ValueError("input: expected shape %s (the geometry's), got %s"
+                         % ((g.n, g.c_in, g.h, g.w), tuple(xb.shape)))
+    if tuple(dyb.shape) != (g.n, g.c_out, g.oh, g.ow):
+        raise ValueError("grad_output: expected shape %s (the forward output's), got %s"
+                         % ((g.n, g.c_out, g.oh, g.ow), tuple(dyb.shape)))
+    if (packed.c_out, packed.c_in, packed.kh, packed.kw, packed.groups) != (g.c_out, g.c_in, g.kh, g.kw, g.groups):
+        raise ValueError("packed: expected weights of shape %s and groups=%d (the geometry's), got %s "
+                         "and groups=%d" % ((g.c_out, g.c_in // g.groups, g.kh, g.kw), g.groups,
+                                            packed.weight.shape, packed.groups))
     dx = None
     if packed.depthwise:
         if need_input_grad:
@@ -173,6 +195,10 @@ def conv2d_backward_blocked(dyb, xb, packed, g, need_input_grad=True):
 
 def relu_mask_blocked(dyb, yb):
     """Gradient through a ReLU whose (Blocked) output was yb."""
+    check_blocked(dyb, "grad_output")
+    check_blocked(yb, "output")
+    if dyb.shape != yb.shape:
+        raise ValueError("output: expected the shape of grad_output %s, got %s" % (dyb.shape, yb.shape))
     return Blocked(_kernels.relu_mask(dyb.data, yb.data), dyb.channels)
 
 

@@ -117,6 +117,12 @@ def _blocked_arg(xb, name):
 def pool_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False):
     """One spatial size of a pooling output, as PyTorch computes it: with ceil_mode the division
     rounds up, but the last window must start inside the input or the left padding."""
+    size = int_arg(size, "size", 0)
+    kernel = int_arg(kernel, "kernel", 1)
+    stride = int_arg(stride, "stride", 1)
+    padding = int_arg(padding, "padding", 0)
+    dilation = int_arg(dilation, "dilation", 1)
+    ceil_mode = _bool_arg(ceil_mode, "ceil_mode")
     num = size + 2 * padding - dilation * (kernel - 1) - 1
     if ceil_mode:
         num += stride - 1
@@ -126,8 +132,9 @@ def pool_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False)
     return out
 
 
-def _pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode, name="input"):
-    """Check the arguments of a max or average pooling and compute its geometry."""
+def _pool_args(kernel_size, stride, padding, dilation, ceil_mode):
+    """Check the shape-independent arguments of a max or average pooling (the layers check them
+    at construction): ((kh, kw), (sh, sw), (ph, pw), (dh, dw), ceil_mode)."""
     kh, kw = pair(kernel_size, "kernel_size", 1)
     sh, sw = (kh, kw) if stride is None else pair(stride, "stride", 1)
     ph, pw = pair(padding, "padding", 0)
@@ -136,6 +143,17 @@ def _pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode, nam
     if ph > kh // 2 or pw > kw // 2:
         raise ValueError("padding: expected at most half the kernel size (%d, %d), got (%d, %d)"
                          % (kh // 2, kw // 2, ph, pw))
+    for v, name in ((kh, "kernel_size"), (kw, "kernel_size"), (sh, "stride"), (sw, "stride"),
+                    (dh, "dilation"), (dw, "dilation")):
+        if v > _INT32_MAX:
+            raise ValueError("%s: expected values below 2**31, got %d" % (name, v))
+    return (kh, kw), (sh, sw), (ph, pw), (dh, dw), ceil_mode
+
+
+def _pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode, name="input"):
+    """Check the arguments of a max or average pooling and compute its geometry."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), ceil_mode = _pool_args(
+        kernel_size, stride, padding, dilation, ceil_mode)
     _check_input_sizes(shape, name)
     n, c, h, w = shape
     oh = pool_output_size(h, kh, sh, ph, dh, ceil_mode)

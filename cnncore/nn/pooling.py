@@ -32,6 +32,7 @@ class MaxPool2d(_Pool):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
         super().__init__()
+        P._pool_args(kernel_size, stride, padding, dilation, ceil_mode)
         if return_indices:
             raise ValueError("return_indices: MaxPool2d modules keep indices internally; use "
                              "cnncore.functional.max_pool2d(..., return_indices=True) for them")
@@ -63,6 +64,8 @@ class AvgPool2d(_Pool):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
         super().__init__()
+        P._pool_args(kernel_size, stride, padding, 1, ceil_mode)
+        P._avg_options(count_include_pad, divisor_override)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
         self.divisor_override = divisor_override
@@ -91,6 +94,7 @@ class AdaptiveAvgPool2d(_Pool):
 
     def __init__(self, output_size):
         super().__init__()
+        P._adaptive_output_size(output_size, 1, 1)
         self.output_size = output_size
 
     def extra_repr(self):
