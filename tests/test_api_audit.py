@@ -288,3 +288,181 @@ def test_every_public_function_has_bad_input_rows():
               and not inspect.isclass(getattr(F, n))}
     covered = {c[1].__name__ for c in CASES}
     assert public - covered == set(), "functions without bad-input rows: %s" % sorted(public - covered)
+
+
+# ------------------------------------------------------- layers, optim, data, config: table
+# (id, callable taking nothing, exception type(s), substrings). Objects the call needs are built
+# in a setup callable so the kernel spy sees only the call under test.
+
+def _ran(layer, x):
+    layer(x)
+    return layer
+
+
+def _layer_cases():
+    L = []
+    add = L.append
+    x4 = randn((2, 3, 6, 6))
+    x8 = randn((2, 3, 8, 8))
+    # constructors: every hyper-parameter
+    add(("Conv2d-in0", lambda: (nn.Conv2d, (0, 4, 3), {}), ValueError, ["in_channels", "0"]))
+    add(("Conv2d-k0", lambda: (nn.Conv2d, (3, 4, 0), {}), ValueError, ["kernel_size", "0"]))
+    add(("Conv2d-stride0", lambda: (nn.Conv2d, (3, 4, 3), {"stride": 0}), ValueError, ["stride"]))
+    add(("Conv2d-pad-neg", lambda: (nn.Conv2d, (3, 4, 3), {"padding": -1}), ValueError, ["padding"]))
+    add(("Conv2d-groups", lambda: (nn.Conv2d, (3, 4, 3), {"groups": 2}), ValueError, ["groups", "2"]))
+    add(("Conv2d-mode", lambda: (nn.Conv2d, (3, 4, 3), {"padding_mode": "reflect"}), ValueError,
+         ["padding_mode", "reflect"]))
+    add(("Conv2d-float", lambda: (nn.Conv2d, (3.0, 4, 3), {}), TypeError, ["in_channels"]))
+    add(("Linear-0", lambda: (nn.Linear, (0, 3), {}), ValueError, ["in_features", "0"]))
+    add(("Linear-str", lambda: (nn.Linear, (3, "4"), {}), TypeError, ["out_features"]))
+    add(("BatchNorm2d-0", lambda: (nn.BatchNorm2d, (0,), {}), ValueError, ["num_features"]))
+    add(("BatchNorm2d-eps", lambda: (nn.BatchNorm2d, (3,), {"eps": 0.0}), ValueError, ["eps"]))
+    add(("BatchNorm2d-momentum", lambda: (nn.BatchNorm2d, (3,), {"momentum": 1.5}), ValueError, ["momentum"]))
+    add(("MaxPool2d-k0", lambda: (nn.MaxPool2d, (0,), {}), ValueError, ["kernel_size", "0"]))
+    add(("MaxPool2d-pad", lambda: (nn.MaxPool2d, (2,), {"padding": 2}), ValueError, ["padding", "half"]))
+    add(("MaxPool2d-stride", lambda: (nn.MaxPool2d, (2,), {"stride": -1}), ValueError, ["stride"]))
+    add(("AvgPool2d-pad", lambda: (nn.AvgPool2d, (3,), {"padding": 2}), ValueError, ["padding"]))
+    add(("AvgPool2d-div", lambda: (nn.AvgPool2d, (3,), {"divisor_override": 0}), ValueError,
+         ["divisor_override"]))
+    add(("AdaptiveAvgPool2d-0", lambda: (nn.AdaptiveAvgPool2d, (0,), {}), ValueError, ["output_size"]))
+    add(("Dropout-p", lambda: (nn.Dropout, (1.5,), {}), ValueError, ["p", "1.5"]))
+    add(("Flatten-dim", lambda: (nn.Flatten, ("a",), {}), TypeError, ["start_dim"]))
+    add(("Sequential-item", lambda: (nn.Sequential, (nn.ReLU(), 3), {}), TypeError, ["argument 1", "int"]))
+    add(("Parameter-object", lambda: (nn.Parameter, (obj((2,)),), {}), TypeError, ["data", "object"]))
+    add(("InvertedResidual-stride", lambda: (nn.InvertedResidual, (4, 4, 3, 1), {}), ValueError, ["stride", "3"]))
+    # forward: wrong ndim, channels, features, dtype
+    add(("Conv2d.forward-ndim", lambda: (nn.Conv2d(3, 4, 3), (x4[0],), {}), ValueError,
+         ["Conv2d input", "4-d", "(3, 6, 6)"]))
+    add(("Conv2d.forward-channels", lambda: (nn.Conv2d(4, 4, 3), (x4,), {}), ValueError,
+         ["Conv2d input", "4 channels", "(2, 3, 6, 6)"]))
+    add(("Conv2d.forward-object", lambda: (nn.Conv2d(3, 4, 3), (obj(x4.shape),), {}), TypeError,
+         ["Conv2d input", "object"]))
+    add(("Conv2d.forward-kernel", lambda: (nn.Conv2d(3, 4, 7), (x4,), {}), ValueError,
+         ["larger than the padded input"]))
+    add(("BatchNorm2d.forward-channels", lambda: (nn.BatchNorm2d(4), (x4,), {}), ValueError,
+         ["BatchNorm2d input", "4 channels"]))
+    add(("BatchNorm2d.forward-one", lambda: (nn.BatchNorm2d(3), (x4[:1, :, :1, :1],), {}), ValueError,
+         ["more than 1 value"]))
+    add(("MaxPool2d.forward-small", lambda: (nn.MaxPool2d(7), (x4,), {}), ValueError, ["input", "(6, 6)"]))
+    add(("AvgPool2d.forward-ndim", lambda: (nn.AvgPool2d(2), (x4[0],), {}), ValueError, ["4-d"]))
+    add(("Linear.forward-features", lambda: (nn.Linear(5, 2), (randn((2, 4)),), {}), ValueError,
+         ["Linear input", "5 features", "(2, 4)"]))
+    add(("Linear.forward-object", lambda: (nn.Linear(2, 2), (obj((2, 2)),), {}), TypeError, ["Linear input"]))
+    add(("ReLU.forward-object", lambda: (nn.ReLU(), (obj((2, 2)),), {}), TypeError, ["input", "object"]))
+    add(("ReLU.forward-list", lambda: (nn.ReLU(), (["a"],), {}), TypeError, ["input"]))
+    add(("Dropout.forward-object", lambda: (nn.Dropout(), (obj((2, 2)),), {}), TypeError, ["input"]))
+    add(("Flatten.forward-object", lambda: (nn.Flatten(), (obj((2, 2)),), {}), TypeError, ["Flatten input"]))
+    add(("Flatten.forward-dim", lambda: (nn.Flatten(5), (x4,), {}), ValueError, ["start_dim", "5"]))
+    add(("BasicBlock.forward-channels", lambda: (nn.BasicBlock(4, 4), (x4,), {}), ValueError,
+         ["BasicBlock input", "4 channels"]))
+    add(("Sequential.forward-channels", lambda: (nn.Sequential(nn.Conv2d(4, 4, 1)), (x4,), {}), ValueError,
+         ["4 channels"]))
+    add(("seed_cnn.forward-channels", lambda: (models.seed_cnn(in_channels=1), (x4,), {}), ValueError,
+         ["SeedCNN input", "1 channels"]))
+    add(("resnet20.forward-ndim", lambda: (models.resnet20(), (x4[0],), {}), ValueError, ["ResNet input", "4-d"]))
+    add(("CrossEntropyLoss-range", lambda: (nn.CrossEntropyLoss(), (randn((2, 3)), [0, 3]), {}), ValueError,
+         ["target", "3"]))
+    add(("CrossEntropyLoss-len", lambda: (nn.CrossEntropyLoss(), (randn((2, 3)), [0]), {}), ValueError,
+         ["target", "(2,)"]))
+    # backward before forward, with a wrong-shaped or wrong-typed gradient
+    for name, make in (("Conv2d", lambda: nn.Conv2d(3, 4, 3)), ("BatchNorm2d", lambda: nn.BatchNorm2d(3)),
+                       ("MaxPool2d", lambda: nn.MaxPool2d(2)), ("AvgPool2d", lambda: nn.AvgPool2d(2)),
+                       ("AdaptiveAvgPool2d", lambda: nn.AdaptiveAvgPool2d(2)), ("ReLU", lambda: nn.ReLU()),
+                       ("ReLU6", lambda: nn.ReLU6()), ("Dropout", lambda: nn.Dropout()),
+                       ("Identity", lambda: nn.Identity()), ("Flatten", lambda: nn.Flatten()),
+                       ("BasicBlock", lambda: nn.BasicBlock(3, 3)),
+                       ("Sequential", lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())),
+                       ("Bottleneck", lambda: nn.Bottleneck(3, 2)),
+                       ("seed_cnn", lambda: models.seed_cnn()), ("resnet20", lambda: models.resnet20())):
+        add(("%s.backward-before-forward" % name, lambda make=make: (make().backward, (x4,), {}),
+             RuntimeError, ["backward() called before forward()"]))
+        add(("%s.backward-shape" % name, lambda make=make: (_ran(make(), x8).backward, (randn((2, 1, 1, 1)),), {}),
+             ValueError, ["grad_output", "(2, 1, 1, 1)"]))
+        add(("%s.backward-object" % name, lambda make=make: (_ran(make(), x8).backward, ("abc",), {}),
+             (ValueError, TypeError), ["grad_output"]))
+    add(("Linear.backward-before-forward", lambda: (nn.Linear(3, 2).backward, (randn((2, 2)),), {}),
+         RuntimeError, ["before forward"]))
+    add(("Linear.backward-shape", lambda: (_ran(nn.Linear(3, 2), randn((4, 3))).backward, (randn((4, 3)),), {}),
+         ValueError, ["grad_output", "(4, 2)", "(4, 3)"]))
+    add(("CrossEntropyLoss.backward-before", lambda: (nn.CrossEntropyLoss().backward, (), {}),
+         RuntimeError, ["before"]))
+    # state_dict: missing, unexpected, mis-shaped, non-numeric
+    def sd(change):
+        m = nn.Conv2d(3, 4, 3)
+        s = m.state_dict()
+        change(s)
+        return m.load_state_dict, (s,), {}
+    add(("load_state_dict-missing", lambda: sd(lambda s: s.pop("bias")), ValueError, ["missing", "'bias'"]))
+    add(("load_state_dict-unexpected", lambda: sd(lambda s: s.update(extra=np.zeros(1))), ValueError,
+         ["unexpected", "'extra'"]))
+    add(("load_state_dict-shape", lambda: sd(lambda s: s.update(weight=np.zeros((4, 3, 2, 3)))), ValueError,
+         ["'weight'", "(4, 3, 3, 3)", "(4, 3, 2, 3)"]))
+    add(("load_state_dict-object", lambda: sd(lambda s: s.update(bias=obj((4,)))), TypeError, ["bias", "object"]))
+    add(("load_state_dict-type", lambda: (nn.Conv2d(3, 4, 3).load_state_dict, ([1, 2],), {}), TypeError,
+         ["state_dict"]))
+    # optimizers and schedulers
+    params = lambda: list(nn.Linear(2, 2).parameters())  # noqa: E731
+    add(("SGD-lr", lambda: (optim.SGD, (params(),), {"lr": -0.1}), ValueError, ["lr", "-0.1"]))
+    add(("SGD-momentum", lambda: (optim.SGD, (params(),), {"lr": 0.1, "momentum": -1}), ValueError, ["momentum"]))
+    add(("SGD-nesterov", lambda: (optim.SGD, (params(),), {"lr": 0.1, "nesterov": True}), ValueError, ["nesterov"]))
+    add(("SGD-lr-str", lambda: (optim.SGD, (params(),), {"lr": "0.1"}), TypeError, ["lr"]))
+    add(("SGD-empty", lambda: (optim.SGD, ([],), {"lr": 0.1}), ValueError, ["empty parameter list"]))
+    add(("SGD-array", lambda: (optim.SGD, ([np.zeros(3)],), {"lr": 0.1}), TypeError, ["Parameters", "ndarray"]))
+    add(("Adam-betas", lambda: (optim.Adam, (params(),), {"betas": (1.0, 0.9)}), ValueError, ["betas[0]"]))
+    add(("Adam-eps", lambda: (optim.Adam, (params(),), {"eps": -1e-8}), ValueError, ["eps"]))
+    add(("AdamW-wd", lambda: (optim.AdamW, (params(),), {"weight_decay": float("nan")}), ValueError,
+         ["weight_decay"]))
+    add(("StepLR-step", lambda: (optim.lr_scheduler.StepLR, (optim.SGD(params(), lr=0.1), 0), {}), ValueError,
+         ["step_size"]))
+    add(("CosineAnnealingLR-Tmax", lambda: (optim.lr_scheduler.CosineAnnealingLR,
+                                            (optim.SGD(params(), lr=0.1), float("inf")), {}),
+         ValueError, ["T_max"]))
+    add(("OneCycleLR-total", lambda: (optim.lr_scheduler.OneCycleLR, (optim.SGD(params(), lr=0.1), 1.0),
+                                      {"total_steps": 0}), ValueError, ["total_steps"]))
+    # data
+    imgs, labs = randn((10, 1, 4, 4)), np.arange(10) % 3
+    add(("DataLoader-len", lambda: (data.DataLoader, (imgs, labs[:9]), {}), ValueError, ["labels", "10", "9"]))
+    add(("DataLoader-batch", lambda: (data.DataLoader, (imgs, labs), {"batch_size": 0}), ValueError,
+         ["batch_size", "0"]))
+    add(("train_test_split-frac", lambda: (data.train_test_split, (imgs, labs), {"test_fraction": 1.5}),
+         ValueError, ["test_fraction", "1.5"]))
+    add(("train_test_split-len", lambda: (data.train_test_split, (imgs, labs[:3]), {}), ValueError, ["labels"]))
+    add(("RandomCrop-size", lambda: (data.RandomCrop(8, 1), (imgs, np.random.default_rng(0)), {}), ValueError,
+         ["size", "(6, 6)"]))
+    add(("RandomCrop-padding", lambda: (data.RandomCrop, (4, -1), {}), ValueError, ["padding", "-1"]))
+    add(("RandomHorizontalFlip-p", lambda: (data.RandomHorizontalFlip, (2.0,), {}), ValueError, ["p", "2.0"]))
+    add(("Normalize-std", lambda: (data.Normalize, ((0.5,), (0.0,)), {}), ValueError, ["std"]))
+    add(("Normalize-channels", lambda: (data.Normalize((0.5, 0.5), (1, 1)), (randn((2, 3, 2, 2)),), {}),
+         ValueError, ["2 channels", "(2, 3, 2, 2)"]))
+    add(("load_dataset-name", lambda: (data.load_dataset, ("imagenet",), {}), ValueError, ["dataset", "imagenet"]))
+    add(("load_mnist-path", lambda: (data.load_mnist, ("/nonexistent/path",), {}), FileNotFoundError,
+         ["path", "/nonexistent/path"]))
+    add(("get_model-name", lambda: (models.get_model, ("vgg",), {}), ValueError, ["model", "vgg"]))
+    # configuration
+    for bad, exc in ((0, ValueError), (-1, ValueError), (1.5, TypeError), ("2", TypeError), (True, TypeError)):
+        add(("set_num_threads-%r" % (bad,), lambda bad=bad: (cnncore.set_num_threads, (bad,), {}), exc, ["n:"]))
+    add(("set_isa-bad", lambda: (cnncore.set_isa, ("sse9",), {}), ValueError, ["level", "sse9"]))
+    add(("manual_seed-neg", lambda: (cnncore.manual_seed, (-1,), {}), ValueError, ["seed", "-1"]))
+    return L
+
+
+LAYER_CASES = _layer_cases()
+
+
+@pytest.mark.parametrize("case_id,make,exc,words", LAYER_CASES, ids=[c[0] for c in LAYER_CASES])
+def test_bad_layer_optim_data_input_raises_naming_argument(case_id, make, exc, words, monkeypatch):
+    fn, args, kwargs = make()
+    spy = KernelSpy(monkeypatch)
+    with pytest.raises(exc) as info:
+        fn(*args, **kwargs)
+    msg = str(info.value)
+    for w in words:
+        assert w in msg, "%s: %r does not mention %r" % (case_id, msg, w)
+    assert spy.calls == [], "%s: kernels ran before the argument was rejected: %s" % (case_id, spy.calls)
+
+
+def test_every_layer_has_bad_input_rows():
+    layers = {n for n in nn.__all__ if inspect.isclass(getattr(nn, n)) and issubclass(getattr(nn, n), nn.Module)
+              and n != "Module"}
+    covered = {c[0].split("-")[0].split(".")[0] for c in LAYER_CASES}
+    assert layers - covered == set(), "layers without bad-input rows: %s" % sorted(layers - covered)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _kernels
 from ._layout import Blocked, check_blocked, from_blocked, to_blocked
-from ._validate import as_float32, check_shape, int_arg, pair
+from ._validate import as_float32, check_alloc, check_shape, check_sizes, int_arg, pair
 
 
 class ConvGeometry(NamedTuple):
@@ -58,6 +58,9 @@ def conv_geometry(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1):
         raise ValueError("weight: expected non-zero C_out, KH and KW, got shape %s" % (tuple(w_shape),))
     if c_in == 0:
         raise ValueError("input: expected at least one channel, got shape %s" % (tuple(x_shape),))
+    check_sizes("stride", stride=max(sh, sw))
+    check_sizes("padding", padded_height=h + 2 * ph, padded_width=w + 2 * pw)
+    check_sizes("dilation", kernel_span=max(dh * (kh - 1), dw * (kw - 1)))
     eff_h, eff_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
     if eff_h > h + 2 * ph or eff_w > w + 2 * pw:
         raise ValueError(
@@ -65,6 +68,7 @@ def conv_geometry(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1):
             "input (%d, %d)" % (kh, kw, dh, dw, eff_h, eff_w, h + 2 * ph, w + 2 * pw))
     oh = conv_output_size(h, kh, sh, ph, dh)
     ow = conv_output_size(w, kw, sw, pw, dw)
+    check_alloc("output", (n, -(-c_out // 16), oh, ow, 16))
     return ConvGeometry(n, c_in, h, w, c_out, kh, kw, sh, sw, ph, pw, dh, dw, groups, oh, ow)
 
 
@@ -142,6 +146,8 @@ def conv2d_blocked(xb, packed, bias=None, stride=1, padding=0, dilation=1, relu=
     _check_packed(packed)
     g = conv_geometry(xb.shape, packed.weight.shape, stride, padding, dilation, packed.groups)
     bias = _as_bias(bias, g.c_out)  # the kernels read C_out float32s from it
+    if g.ph or g.pw:  # the C operator's zero-padded copy of the input
+        check_alloc("padded input", (g.n, -(-g.c_in // 16), g.h + 2 * g.ph, g.w + 2 * g.pw, 16))
     if packed.depthwise:
         y = _kernels.dwconv_forward(g, xb.data, packed.forward_packing, bias, relu)
     elif _shares_blocks(packed) and not np.isfinite(xb.data).all():
@@ -172,6 +178,11 @@ def conv2d_backward_blocked(dyb, xb, packed, g, need_input_grad=True):
         raise ValueError("packed: expected weights of shape %s and groups=%d (the geometry's), got %s "
                          "and groups=%d" % ((g.c_out, g.c_in // g.groups, g.kh, g.kw), g.groups,
                                             packed.weight.shape, packed.groups))
+    if need_input_grad:  # the C operator's upsampled, padded copy of the output gradient
+        check_alloc("upsampled grad_output", (g.n, -(-g.c_out // 16), g.h + g.dh * (g.kh - 1),
+                                              g.w + g.dw * (g.kw - 1), 16))
+    if g.ph or g.pw:
+        check_alloc("padded input", (g.n, -(-g.c_in // 16), g.h + 2 * g.ph, g.w + 2 * g.pw, 16))
     dx = None
     if packed.depthwise:
         if need_input_grad:

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _kernels
 from ._layout import Blocked, from_blocked, to_blocked
-from ._validate import as_float32, check_shape, int_arg, pair
+from ._validate import as_float32, check_alloc, check_shape, int_arg, pair
 
 __all__ = [
     "PoolGeometry",
@@ -99,6 +99,7 @@ def _check_input_sizes(shape, name="input"):
     if c < 1 or h < 1 or w < 1:
         raise ValueError("%s: expected non-zero C, H and W (only the batch may be empty), got shape %s"
                          % (name, tuple(shape)))
+    check_alloc(name, (n, -(-c // 16), h, w, 16))
     if h * w > _INT32_MAX:
         raise ValueError("%s: expected H * W < 2**31, got shape %s" % (name, tuple(shape)))
 
@@ -158,6 +159,8 @@ def _pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode, nam
     n, c, h, w = shape
     oh = pool_output_size(h, kh, sh, ph, dh, ceil_mode)
     ow = pool_output_size(w, kw, sw, pw, dw, ceil_mode)
+    check_alloc(name, (n, -(-c // 16), h, w, 16))
+    check_alloc("output", (n, -(-c // 16), max(oh, 0), max(ow, 0), 16))
     if oh < 1 or ow < 1:
         raise ValueError(
             "%s: spatial size (%d, %d) is too small for kernel_size (%d, %d), dilation (%d, %d) and "
@@ -166,8 +169,10 @@ def _pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode, nam
     for size, o, k, s, p, d, axis in ((h, oh, kh, sh, ph, dh, "H"), (w, ow, kw, sw, pw, dw, "W")):
         # with dilation a window can fall between input elements entirely (PyTorch then returns
         # -inf with an index outside the plane); reject it
-        pos = np.arange(k)[:, None] * d + np.arange(o)[None, :] * s - p
-        if not ((pos >= 0) & (pos < size)).any(axis=0).all():
+        # (in closed form: a k x o table of tap positions would be huge for a huge kernel)
+        start = np.arange(o, dtype=np.int64) * s - p
+        first = np.maximum(0, -(start // d))  # first tap at or right of 0: ceil(-start / d)
+        if not ((first < k) & (start + first * d < size)).all():
             raise ValueError(
                 "dilation: with kernel_size %d, dilation %d, stride %d and padding %d along %s, some "
                 "window holds no element of the input (size %d)" % (k, d, s, p, axis, size))
@@ -210,6 +215,8 @@ def _adaptive_output_size(output_size, h, w):
 
 def _adaptive_geometry(shape, oh, ow):
     n, c, h, w = shape
+    check_alloc("input", (n, -(-c // 16), h, w, 16))
+    check_alloc("output", (n, -(-c // 16), oh, ow, 16))
     return PoolGeometry(n, c, h, w, 1, 1, 1, 1, 0, 0, 1, 1, oh, ow)
 
 

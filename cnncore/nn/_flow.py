@@ -14,15 +14,27 @@ def record(module, in_shape, out_shape):
         _trace.append((module, tuple(in_shape), tuple(out_shape)))
 
 
+# Layers that keep the channel count: expected_channels looks past them.
+_SAME_CHANNELS = ("ReLU", "ReLU6", "Dropout", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Identity")
+
+
 def expected_channels(module):
-    """The input channels a module needs: its own (Conv2d, BatchNorm2d) or its first
-    convolution's (blocks, models); None when any count goes (pooling, activations)."""
-    for m in module.modules():
-        c = getattr(m, "in_channels", None)
-        if c is None:
-            c = getattr(m, "num_features", None)
-        if isinstance(c, int):
+    """The input channels a module needs: its own (Conv2d, BatchNorm2d), else its first child's
+    (containers, blocks and models register their children in the order they run), looking only
+    past layers that keep the channel count; None when it cannot tell or any count goes."""
+    from .conv import Conv2d
+    from .norm import BatchNorm2d
+
+    if isinstance(module, Conv2d):
+        return module.in_channels
+    if isinstance(module, BatchNorm2d):
+        return module.num_features
+    for child in module.children():
+        c = expected_channels(child)
+        if c is not None:
             return c
+        if type(child).__name__ not in _SAME_CHANNELS or type(child).__module__.split(".")[0] != "cnncore":
+            return None
     return None
 
 
@@ -44,6 +56,9 @@ def enter(x, module):
     c = expected_channels(module)
     if c is not None and arr.shape[1] != c:
         raise ValueError("%s: expected %d channels, got shape %s" % (name, c, arr.shape))
+    check = getattr(module, "_check_input_shape", None)
+    if check is not None:
+        check(arr.shape)
     return to_blocked(arr, name), True
 
 

@@ -66,7 +66,7 @@ class Sequential(Module):
         converted = False
         first = next(iter(self._modules.values()), None)
         if isinstance(x, np.ndarray) and x.ndim == 4 and first is not None and not isinstance(first, Linear):
-            x = to_blocked(x, "Sequential input")
+            x, _ = _flow.enter(x, self)
             converted = True
         steps = self._steps()
         for step in steps:

@@ -80,11 +80,15 @@ class Conv2d(Module):
         if xb.channels != self.in_channels:
             raise ValueError("Conv2d input: expected %d channels, got shape %s"
                              % (self.in_channels, xb.shape))
+        self._check_input_shape(xb.shape)  # before packing the weights
         yb, g = conv2d_blocked(xb, self.packed(), self._bias(), self.stride, self.padding,
                                self.dilation, relu)
         self._cache = (xb, yb if relu else None, g, was_array, yb.shape)
         _flow.record(self, xb.shape, yb.shape)
         return _flow.leave(yb, was_array)
+
+    def _check_input_shape(self, shape):
+        conv_geometry(shape, self.weight.shape, self.stride, self.padding, self.dilation, self.groups)
 
     def backward(self, grad_output, input_grad=True):
         """Accumulate weight/bias gradients; return the input gradient (None if input_grad=False)."""

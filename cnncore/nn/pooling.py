@@ -9,6 +9,9 @@ class _Pool(Module):
         super().__init__()
         self._cache = None
 
+    def _check_input_shape(self, shape):
+        self._geometry(shape)
+
     def forward(self, x):
         xb, was_array = _flow.enter(x, self)
         yb, saved = self._fwd(xb)
@@ -45,6 +48,9 @@ class MaxPool2d(_Pool):
             self.kernel_size, self.stride if self.stride is not None else self.kernel_size,
             self.padding, self.dilation, self.ceil_mode)
 
+    def _geometry(self, shape):
+        P._pool_geometry(shape, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+
     def _fwd(self, xb):
         return P.max_pool2d_blocked(xb, self.kernel_size, self.stride, self.padding, self.dilation,
                                     self.ceil_mode)
@@ -78,6 +84,9 @@ class AvgPool2d(_Pool):
         return (self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
                 self.divisor_override)
 
+    def _geometry(self, shape):
+        P._pool_geometry(shape, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode)
+
     def _fwd(self, xb):
         return P.avg_pool2d_blocked(xb, *self._args()), None
 
@@ -99,6 +108,9 @@ class AdaptiveAvgPool2d(_Pool):
 
     def extra_repr(self):
         return "output_size=%s" % (self.output_size,)
+
+    def _geometry(self, shape):
+        P._check_input_sizes(shape)
 
     def _fwd(self, xb):
         return P.adaptive_avg_pool2d_blocked(xb, self.output_size), None
