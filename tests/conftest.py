@@ -12,6 +12,10 @@ from cnncore import _kernels
 _EXPECT_ROOT = os.environ.get("CNNCORE_EXPECT_ROOT")
 if _EXPECT_ROOT and not os.path.realpath(cnncore.__file__).startswith(os.path.realpath(_EXPECT_ROOT)):
     raise RuntimeError("testing %s, expected the cnncore under %s" % (cnncore.__file__, _EXPECT_ROOT))
+if _EXPECT_ROOT:
+    with open("/proc/self/maps") as _maps:
+        if "libasan" not in _maps.read():
+            raise RuntimeError("make sanitize: AddressSanitizer is not loaded (LD_PRELOAD of libasan)")
 
 ISAS = cnncore.available_isas()
 
