@@ -131,6 +131,16 @@ class DataLoader:
     """
 
     def __init__(self, images, labels, batch_size=64, shuffle=True, seed=0, drop_last=False, transform=None):
+        for name, v in (("images", images), ("labels", labels)):
+            kind = np.asarray(v).dtype.kind
+            if kind not in ("fiu" if name == "images" else "iu"):
+                raise TypeError("%s: expected a %s array, got dtype %s"
+                                % (name, "real numeric" if name == "images" else "integer", np.asarray(v).dtype))
+        for name, v in (("shuffle", shuffle), ("drop_last", drop_last)):
+            if not isinstance(v, (bool, np.bool_)):
+                raise TypeError("%s: expected a bool, got %r" % (name, v))
+        if transform is not None and not callable(transform):
+            raise TypeError("transform: expected a callable (batch, rng) -> batch, got %r" % (transform,))
         self.images = np.ascontiguousarray(images, dtype=np.float32)
         self.labels = np.ascontiguousarray(labels, dtype=np.int64)
         if len(self.images) != len(self.labels):

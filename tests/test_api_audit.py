@@ -299,6 +299,19 @@ def _ran(layer, x):
     return layer
 
 
+def _ran_loss():
+    crit = nn.CrossEntropyLoss()
+    crit(randn((2, 3)), [0, 1])
+    return crit
+
+
+def _opt_with_grad(grad):
+    lin = nn.Linear(3, 2)
+    opt = optim.SGD(lin.parameters(), lr=0.1, momentum=0.9)
+    lin.weight.grad = grad
+    return opt
+
+
 def _layer_cases():
     L = []
     add = L.append
@@ -422,6 +435,16 @@ def _layer_cases():
     # data
     imgs, labs = randn((10, 1, 4, 4)), np.arange(10) % 3
     add(("DataLoader-len", lambda: (data.DataLoader, (imgs, labs[:9]), {}), ValueError, ["labels", "10", "9"]))
+    add(("DataLoader-labels", lambda: (data.DataLoader, (imgs, np.array(["a"] * 10)), {}), TypeError,
+         ["labels", "integer"]))
+    add(("DataLoader-shuffle", lambda: (data.DataLoader, (imgs, labs), {"shuffle": "no"}), TypeError,
+         ["shuffle", "'no'"]))
+    add(("CrossEntropyLoss.backward-grad", lambda: (_ran_loss().backward, ("x",), {}), TypeError,
+         ["grad_output", "'x'"]))
+    add(("SGD.step-grad-shape", lambda: (_opt_with_grad(np.zeros((3, 3), np.float32)).step, (), {}),
+         ValueError, ["grad", "(3, 3)", "(2, 3)"]))
+    add(("SGD.step-grad-object", lambda: (_opt_with_grad(obj((2, 3))).step, (), {}), TypeError,
+         ["grad", "object"]))
     add(("DataLoader-batch", lambda: (data.DataLoader, (imgs, labs), {"batch_size": 0}), ValueError,
          ["batch_size", "0"]))
     add(("train_test_split-frac", lambda: (data.train_test_split, (imgs, labs), {"test_fraction": 1.5}),
