@@ -82,7 +82,8 @@ VALGRIND_LOG ?= build/valgrind.log
 valgrind: build
 	mkdir -p build
 	-PYTHONMALLOC=malloc OMP_NUM_THREADS=2 valgrind --tool=memcheck --leak-check=full \
-	  --show-leak-kinds=definite --num-callers=40 --log-file=$(VALGRIND_LOG) \
+	  --show-leak-kinds=definite --errors-for-leak-kinds=definite --num-callers=40 \
+	  --log-file=$(VALGRIND_LOG) \
 	  $(PY) tests/leak_run.py 20
 	$(PY) tests/valgrind_check.py $(VALGRIND_LOG)
 
