@@ -10,14 +10,13 @@
 - impossible allocations raise MemoryError and sizes that overflow 64 bits raise ValueError,
   cleanly (no crash, no hang, no huge temporary).
 """
-import copy
 import inspect
 
 import numpy as np
 import pytest
 
 import cnncore
-from cnncore import _kernels, _random, data, models, nn, optim
+from cnncore import _kernels, data, models, nn, optim
 from cnncore import functional as F
 from cnncore.functional._layout import Blocked, to_blocked
 
@@ -28,7 +27,6 @@ def randn(shape, seed=0):
 
 X = randn((2, 3, 6, 6))
 W = randn((4, 3, 3, 3), 1)
-XB = None  # built lazily (needs the kernels)
 
 
 def xb():

@@ -4,7 +4,6 @@ backward, against the float64 references in tests/reference.py, each example at 
 the CPU has. Derandomized (a fixed sequence of examples) with bounded example counts, so the file
 runs in seconds and the same way every time."""
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 

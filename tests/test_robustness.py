@@ -2,7 +2,6 @@
 empty outputs and gradients (functions, layers, models, forward and backward); NaN and Inf
 propagate as IEEE arithmetic says (against the float64 references); impossible allocations raise
 MemoryError and sizes past 64 bits raise ValueError, at once and without touching memory."""
-import copy
 
 import numpy as np
 import pytest

@@ -1,7 +1,6 @@
 """Python threads: the kernels release the GIL; separate models trained in 4 threads at once give
 bit-identical results to training them one by one; one model used from two threads at once raises
 ConcurrentUseError instead of corrupting its caches, while same-thread nesting keeps working."""
-import copy
 import sys
 import threading
 import time

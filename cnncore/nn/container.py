@@ -4,7 +4,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..functional._layout import Blocked, from_blocked, to_blocked
+from ..functional._layout import Blocked, from_blocked
 from . import _flow
 from .activation import ReLU
 from .conv import Conv2d
