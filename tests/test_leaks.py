@@ -13,7 +13,8 @@ import leak_run
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    # tiny shapes: one thread is several times faster than a team on a shared machine
+    # tiny shapes: one thread avoids a team's spin-waits competing with other processes when the
+    # machine is loaded (the speed is the same on an idle one)
     before = cnncore.get_num_threads()
     cnncore.set_num_threads(1)
     yield
