@@ -17,7 +17,11 @@ def set_fill_outputs_with_nan(bint on):
 
 
 def _empty(shape, dtype=np.float32):
-    """Allocate an output buffer (NaN-filled when the tests ask for it)."""
+    """Allocate an output buffer (NaN-filled when the tests ask for it). A size past 64 bits
+    raises ValueError, one past the machine's memory MemoryError, before anything is allocated."""
+    from .functional._validate import check_alloc
+
+    check_alloc("output", shape, np.dtype(dtype).itemsize)
     if _fill_nan and np.dtype(dtype).kind == "f":
         return np.full(shape, np.nan, dtype=dtype)
     return np.empty(shape, dtype=dtype)

@@ -131,6 +131,16 @@ class DataLoader:
     """
 
     def __init__(self, images, labels, batch_size=64, shuffle=True, seed=0, drop_last=False, transform=None):
+        for name, v in (("images", images), ("labels", labels)):
+            kind = np.asarray(v).dtype.kind
+            if kind not in ("fiu" if name == "images" else "iu"):
+                raise TypeError("%s: expected a %s array, got dtype %s"
+                                % (name, "real numeric" if name == "images" else "integer", np.asarray(v).dtype))
+        for name, v in (("shuffle", shuffle), ("drop_last", drop_last)):
+            if not isinstance(v, (bool, np.bool_)):
+                raise TypeError("%s: expected a bool, got %r" % (name, v))
+        if transform is not None and not callable(transform):
+            raise TypeError("transform: expected a callable (batch, rng) -> batch, got %r" % (transform,))
         self.images = np.ascontiguousarray(images, dtype=np.float32)
         self.labels = np.ascontiguousarray(labels, dtype=np.int64)
         if len(self.images) != len(self.labels):
@@ -180,7 +190,12 @@ class RandomCrop:
     """Zero-pad each image by `padding` and crop a random size x size window (per image)."""
 
     def __init__(self, size, padding=0):
-        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        self.size = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
+        if len(self.size) != 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1
+                                      for s in self.size):
+            raise ValueError("size: expected an int or a pair of ints >= 1, got %r" % (size,))
+        if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
+            raise ValueError("padding: expected an int >= 0, got %r" % (padding,))
         self.padding = int(padding)
 
     def __call__(self, x, rng):
@@ -201,6 +216,8 @@ class RandomHorizontalFlip:
     """Flip each image left-right with probability p."""
 
     def __init__(self, p=0.5):
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p <= 1:
+            raise ValueError("p: expected a probability in [0, 1], got %r" % (p,))
         self.p = float(p)
 
     def __call__(self, x, rng):

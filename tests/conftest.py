@@ -1,9 +1,21 @@
 """Shared fixtures: every ISA level the CPU has, NaN-filled outputs, float tolerances."""
+import os
+
 import numpy as np
 import pytest
 
 import cnncore
 from cnncore import _kernels
+
+# `make sanitize` runs the suite inside a copy of the tree built with the sanitizers: make sure
+# that copy's extension is the one under test, not the editable install's.
+_EXPECT_ROOT = os.environ.get("CNNCORE_EXPECT_ROOT")
+if _EXPECT_ROOT and not os.path.realpath(cnncore.__file__).startswith(os.path.realpath(_EXPECT_ROOT)):
+    raise RuntimeError("testing %s, expected the cnncore under %s" % (cnncore.__file__, _EXPECT_ROOT))
+if _EXPECT_ROOT:
+    with open("/proc/self/maps") as _maps:
+        if "libasan" not in _maps.read():
+            raise RuntimeError("make sanitize: AddressSanitizer is not loaded (LD_PRELOAD of libasan)")
 
 ISAS = cnncore.available_isas()
 

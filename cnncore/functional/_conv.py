@@ -9,8 +9,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _kernels
-from ._layout import Blocked, from_blocked, to_blocked
-from ._validate import as_float32, check_shape, int_arg, pair
+from ._layout import Blocked, check_blocked, from_blocked, to_blocked
+from ._validate import as_float32, check_alloc, check_shape, check_sizes, int_arg, pair
 
 
 class ConvGeometry(NamedTuple):
@@ -58,6 +58,9 @@ def conv_geometry(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1):
         raise ValueError("weight: expected non-zero C_out, KH and KW, got shape %s" % (tuple(w_shape),))
     if c_in == 0:
         raise ValueError("input: expected at least one channel, got shape %s" % (tuple(x_shape),))
+    check_sizes("stride", stride=max(sh, sw))
+    check_sizes("padding", padded_height=h + 2 * ph, padded_width=w + 2 * pw)
+    check_sizes("dilation", kernel_span=max(dh * (kh - 1), dw * (kw - 1)))
     eff_h, eff_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
     if eff_h > h + 2 * ph or eff_w > w + 2 * pw:
         raise ValueError(
@@ -65,6 +68,7 @@ def conv_geometry(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1):
             "input (%d, %d)" % (kh, kw, dh, dw, eff_h, eff_w, h + 2 * ph, w + 2 * pw))
     oh = conv_output_size(h, kh, sh, ph, dh)
     ow = conv_output_size(w, kw, sw, pw, dw)
+    check_alloc("output", (n, -(-c_out // 16), oh, ow, 16))
     return ConvGeometry(n, c_in, h, w, c_out, kh, kw, sh, sw, ph, pw, dh, dw, groups, oh, ow)
 
 
@@ -131,10 +135,19 @@ def _by_group(arr, c_arr, packed, run):
     return to_blocked(np.concatenate(outs, axis=1)).data
 
 
+def _check_packed(packed):
+    if not isinstance(packed, PackedConv):
+        raise TypeError("packed: expected a PackedConv, got %s" % type(packed).__name__)
+
+
 def conv2d_blocked(xb, packed, bias=None, stride=1, padding=0, dilation=1, relu=False):
     """Convolution of a Blocked input with PackedConv weights; returns (Blocked output, geometry)."""
+    check_blocked(xb, "input")
+    _check_packed(packed)
     g = conv_geometry(xb.shape, packed.weight.shape, stride, padding, dilation, packed.groups)
     bias = _as_bias(bias, g.c_out)  # the kernels read C_out float32s from it
+    if g.ph or g.pw:  # the C operator's zero-padded copy of the input
+        check_alloc("padded input", (g.n, -(-g.c_in // 16), g.h + 2 * g.ph, g.w + 2 * g.pw, 16))
     if packed.depthwise:
         y = _kernels.dwconv_forward(g, xb.data, packed.forward_packing, bias, relu)
     elif _shares_blocks(packed) and not np.isfinite(xb.data).all():
@@ -150,6 +163,26 @@ def conv2d_blocked(xb, packed, bias=None, stride=1, padding=0, dilation=1, relu=
 
 def conv2d_backward_blocked(dyb, xb, packed, g, need_input_grad=True):
     """Gradients of a convolution: (Blocked grad_input or None, grad_weight OIHW, grad_bias)."""
+    if not isinstance(g, ConvGeometry):
+        raise TypeError("g: expected the ConvGeometry conv2d_blocked returned, got %s" % type(g).__name__)
+    _check_packed(packed)
+    check_blocked(dyb, "grad_output")
+    check_blocked(xb, "input")
+    if tuple(xb.shape) != (g.n, g.c_in, g.h, g.w):
+        raise ValueError("input: expected shape %s (the geometry's), got %s"
+                         % ((g.n, g.c_in, g.h, g.w), tuple(xb.shape)))
+    if tuple(dyb.shape) != (g.n, g.c_out, g.oh, g.ow):
+        raise ValueError("grad_output: expected shape %s (the forward output's), got %s"
+                         % ((g.n, g.c_out, g.oh, g.ow), tuple(dyb.shape)))
+    if (packed.c_out, packed.c_in, packed.kh, packed.kw, packed.groups) != (g.c_out, g.c_in, g.kh, g.kw, g.groups):
+        raise ValueError("packed: expected weights of shape %s and groups=%d (the geometry's), got %s "
+                         "and groups=%d" % ((g.c_out, g.c_in // g.groups, g.kh, g.kw), g.groups,
+                                            packed.weight.shape, packed.groups))
+    if need_input_grad:  # the C operator's upsampled, padded copy of the output gradient
+        check_alloc("upsampled grad_output", (g.n, -(-g.c_out // 16), g.h + g.dh * (g.kh - 1),
+                                              g.w + g.dw * (g.kw - 1), 16))
+    if g.ph or g.pw:
+        check_alloc("padded input", (g.n, -(-g.c_in // 16), g.h + 2 * g.ph, g.w + 2 * g.pw, 16))
     dx = None
     if packed.depthwise:
         if need_input_grad:
@@ -173,6 +206,10 @@ def conv2d_backward_blocked(dyb, xb, packed, g, need_input_grad=True):
 
 def relu_mask_blocked(dyb, yb):
     """Gradient through a ReLU whose (Blocked) output was yb."""
+    check_blocked(dyb, "grad_output")
+    check_blocked(yb, "output")
+    if dyb.shape != yb.shape:
+        raise ValueError("output: expected the shape of grad_output %s, got %s" % (dyb.shape, yb.shape))
     return Blocked(_kernels.relu_mask(dyb.data, yb.data), dyb.channels)
 
 

@@ -39,8 +39,23 @@ def to_blocked(x, name="input"):
     return Blocked(_kernels.nchw_to_blocked(arr), arr.shape[1])
 
 
+def check_blocked(xb, name):
+    """Raise TypeError/ValueError unless xb is a well-formed Blocked (what the kernels assume)."""
+    if not isinstance(xb, Blocked):
+        raise TypeError("%s: expected a Blocked tensor, got %s" % (name, type(xb).__name__))
+    d = xb.data
+    if (not isinstance(d, np.ndarray) or d.dtype != np.float32 or d.ndim != 5 or d.shape[4] != BLOCK
+            or not d.flags.c_contiguous or xb.channels < 1 or d.shape[1] != -(-xb.channels // BLOCK)):
+        raise ValueError("%s: expected Blocked data of shape (N, ceil(C/16), H, W, 16), float32, "
+                         "C-contiguous, C >= 1, got %s %s with C=%d"
+                         % (name, getattr(d, "dtype", type(d).__name__), getattr(d, "shape", ""),
+                            xb.channels))
+    return xb
+
+
 def from_blocked(xb):
     """Blocked -> NCHW float32 array."""
+    check_blocked(xb, "input")
     return _kernels.blocked_to_nchw(xb.data, xb.channels)
 
 

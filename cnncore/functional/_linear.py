@@ -19,6 +19,18 @@ class PackedLinear(PackedConv):
         self.out_features, self.in_features = w.shape
 
 
+def _check_packed(packed):
+    if not isinstance(packed, PackedLinear):
+        raise TypeError("packed: expected a PackedLinear, got %s" % type(packed).__name__)
+
+
+def _rows(x, name, features):
+    x = as_float32(x, name, 2, "(N, in_features)")
+    if x.shape[1] != features:
+        raise ValueError("%s: expected %d features, got shape %s" % (name, features, x.shape))
+    return x
+
+
 def _rows_to_blocked(x, features):
     """(N, F) -> (1, ceil(F/16), 1, N, 16): features blocked, the batch along the pixel row."""
     n = x.shape[0]
@@ -38,7 +50,10 @@ def _geometry(n, packed):
 
 
 def linear_packed(x, packed, bias=None):
-    """y = x @ W.T + bias for a validated (N, in_features) float32 array and PackedLinear."""
+    """y = x @ W.T + bias for an (N, in_features) float32 array and a PackedLinear."""
+    _check_packed(packed)
+    x = _rows(x, "input", packed.in_features)
+    bias = _as_bias(bias, packed.out_features)
     n = x.shape[0]
     if n == 0:
         return np.zeros((0, packed.out_features), dtype=np.float32)
@@ -49,7 +64,11 @@ def linear_packed(x, packed, bias=None):
 
 
 def linear_backward_packed(dy, x, packed, need_input_grad=True):
-    """(grad_input or None, grad_weight, grad_bias) for validated arrays."""
+    """(grad_input or None, grad_weight, grad_bias) of linear_packed."""
+    _check_packed(packed)
+    x = _rows(x, "input", packed.in_features)
+    dy = as_float32(dy, "grad_output", 2, "(N, out_features)")
+    check_shape(dy, "grad_output", (x.shape[0], packed.out_features))
     n = x.shape[0]
     if n == 0:
         gi = np.zeros((0, packed.in_features), dtype=np.float32) if need_input_grad else None

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _kernels
 from ._layout import Blocked, from_blocked, to_blocked
-from ._validate import as_float32, check_shape, int_arg, pair
+from ._validate import as_float32, check_alloc, check_shape, int_arg, pair
 
 __all__ = [
     "PoolGeometry",
@@ -99,6 +99,7 @@ def _check_input_sizes(shape, name="input"):
     if c < 1 or h < 1 or w < 1:
         raise ValueError("%s: expected non-zero C, H and W (only the batch may be empty), got shape %s"
                          % (name, tuple(shape)))
+    check_alloc(name, (n, -(-c // 16), h, w, 16))
     if h * w > _INT32_MAX:
         raise ValueError("%s: expected H * W < 2**31, got shape %s" % (name, tuple(shape)))
 
@@ -117,6 +118,12 @@ def _blocked_arg(xb, name):
 def pool_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False):
     """One spatial size of a pooling output, as PyTorch computes it: with ceil_mode the division
     rounds up, but the last window must start inside the input or the left padding."""
+    size = int_arg(size, "size", 0)
+    kernel = int_arg(kernel, "kernel", 1)
+    stride = int_arg(stride, "stride", 1)
+    padding = int_arg(padding, "padding", 0)
+    dilation = int_arg(dilation, "dilation", 1)
+    ceil_mode = _bool_arg(ceil_mode, "ceil_mode")
     num = size + 2 * padding - dilation * (kernel - 1) - 1
     if ceil_mode:
         num += stride - 1
@@ -126,8 +133,9 @@ def pool_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False)
     return out
 
 
-def _pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode, name="input"):
-    """Check the arguments of a max or average pooling and compute its geometry."""
+def _pool_args(kernel_size, stride, padding, dilation, ceil_mode):
+    """Check the shape-independent arguments of a max or average pooling (the layers check them
+    at construction): ((kh, kw), (sh, sw), (ph, pw), (dh, dw), ceil_mode)."""
     kh, kw = pair(kernel_size, "kernel_size", 1)
     sh, sw = (kh, kw) if stride is None else pair(stride, "stride", 1)
     ph, pw = pair(padding, "padding", 0)
@@ -136,10 +144,23 @@ def _pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode, nam
     if ph > kh // 2 or pw > kw // 2:
         raise ValueError("padding: expected at most half the kernel size (%d, %d), got (%d, %d)"
                          % (kh // 2, kw // 2, ph, pw))
+    for v, name in ((kh, "kernel_size"), (kw, "kernel_size"), (sh, "stride"), (sw, "stride"),
+                    (dh, "dilation"), (dw, "dilation")):
+        if v > _INT32_MAX:
+            raise ValueError("%s: expected values below 2**31, got %d" % (name, v))
+    return (kh, kw), (sh, sw), (ph, pw), (dh, dw), ceil_mode
+
+
+def _pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode, name="input"):
+    """Check the arguments of a max or average pooling and compute its geometry."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), ceil_mode = _pool_args(
+        kernel_size, stride, padding, dilation, ceil_mode)
     _check_input_sizes(shape, name)
     n, c, h, w = shape
     oh = pool_output_size(h, kh, sh, ph, dh, ceil_mode)
     ow = pool_output_size(w, kw, sw, pw, dw, ceil_mode)
+    check_alloc(name, (n, -(-c // 16), h, w, 16))
+    check_alloc("output", (n, -(-c // 16), max(oh, 0), max(ow, 0), 16))
     if oh < 1 or ow < 1:
         raise ValueError(
             "%s: spatial size (%d, %d) is too small for kernel_size (%d, %d), dilation (%d, %d) and "
@@ -150,8 +171,10 @@ def _pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode, nam
             continue
         # with dilation a window can fall between input elements entirely (PyTorch then returns
         # -inf with an index outside the plane); reject it
-        pos = np.arange(k)[:, None] * d + np.arange(o)[None, :] * s - p
-        if not ((pos >= 0) & (pos < size)).any(axis=0).all():
+        # (in closed form: a k x o table of tap positions would be huge for a huge kernel)
+        start = np.arange(o, dtype=np.int64) * s - p
+        first = np.maximum(0, -(start // d))  # first tap at or right of 0: ceil(-start / d)
+        if not ((first < k) & (start + first * d < size)).all():
             raise ValueError(
                 "dilation: with kernel_size %d, dilation %d, stride %d and padding %d along %s, some "
                 "window holds no element of the input (size %d)" % (k, d, s, p, axis, size))
@@ -194,6 +217,8 @@ def _adaptive_output_size(output_size, h, w):
 
 def _adaptive_geometry(shape, oh, ow):
     n, c, h, w = shape
+    check_alloc("input", (n, -(-c // 16), h, w, 16))
+    check_alloc("output", (n, -(-c // 16), oh, ow, 16))
     return PoolGeometry(n, c, h, w, 1, 1, 1, 1, 0, 0, 1, 1, oh, ow)
 
 

@@ -2,6 +2,7 @@
 expected and what came. Arrays are converted (never modified): any real numeric dtype and any
 memory order is accepted and turned into a C-contiguous float32 array."""
 import numbers
+import os
 
 import numpy as np
 
@@ -96,3 +97,66 @@ def float_arg(v, name, lo=None, hi=None, lo_open=False, hi_open=False):
 def check_shape(arr, name, expected):
     if tuple(arr.shape) != tuple(expected):
         raise ValueError("%s: expected shape %s, got %s" % (name, tuple(expected), tuple(arr.shape)))
+
+
+# ------------------------------------------------------------------ sizes and memory
+# Sizes are computed with Python integers (exact), checked against the 64-bit range the C layer
+# uses, and against the memory this machine can ever give, before anything is allocated: a request
+# that cannot fit raises MemoryError at once instead of being handed to an overcommitting malloc
+# (which would succeed, then get the process killed or swap for hours when the pages are touched).
+
+INT64_MAX = 2 ** 63 - 1
+SIZE_LIMIT = 2 ** 62  # largest element count or byte count accepted (headroom for C arithmetic)
+
+
+def _machine_memory():
+    """Physical memory plus swap, and at most the address-space limit, in bytes."""
+    total = None
+    try:
+        with open("/proc/meminfo") as f:
+            info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in f if line.split()[1:]}
+        total = info.get("MemTotal", 0) + info.get("SwapTotal", 0)
+    except (OSError, ValueError, IndexError):
+        pass
+    if not total:
+        try:
+            total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            total = SIZE_LIMIT
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY and soft > 0:
+            total = min(total, soft)
+    except (ImportError, ValueError, OSError):
+        pass
+    return total
+
+
+MEMORY_LIMIT = _machine_memory()
+
+
+def check_sizes(name, **values):
+    """Each value (a size, a padding, ...) must fit the C layer's 64-bit arithmetic with room
+    to spare (ValueError naming the argument otherwise)."""
+    for key, v in values.items():
+        if v > SIZE_LIMIT or v < -SIZE_LIMIT:
+            raise ValueError("%s: %s = %d overflows the 64-bit sizes of the kernels" % (name, key, v))
+
+
+def check_alloc(what, shape, itemsize=4):
+    """Raise ValueError if an array of `shape` has more elements than 64-bit sizes allow and
+    MemoryError if it needs more bytes than this machine has (memory plus swap)."""
+    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+    count = 1
+    for d in shape:
+        count *= int(d)
+    nbytes = count * itemsize
+    if count > SIZE_LIMIT or nbytes > SIZE_LIMIT:
+        raise ValueError("%s: shape %s has %d elements, which overflows 64-bit sizes"
+                         % (what, tuple(int(d) for d in shape), count))
+    if nbytes > MEMORY_LIMIT:
+        raise MemoryError("%s: shape %s needs %d bytes, more than this machine's %d bytes of memory"
+                          % (what, tuple(int(d) for d in shape), nbytes, MEMORY_LIMIT))
+    return nbytes

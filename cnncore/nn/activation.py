@@ -1,4 +1,6 @@
 """ReLU, ReLU6 and Dropout."""
+import numpy as np
+
 from .. import _random
 from ..functional import _activation as A
 from ..functional._layout import Blocked
@@ -22,7 +24,7 @@ class _Elementwise(Module):
     def forward(self, x):
         y = self._fwd_blocked(x) if isinstance(x, Blocked) else self._fwd(x)
         self._cache = y
-        _flow.record(self, x.shape, y.shape)
+        _flow.record(self, y.shape, y.shape)
         return y
 
     def backward(self, grad_output, input_grad=True):
@@ -84,18 +86,19 @@ class Dropout(Module):
             y = A.dropout_blocked(x, self.p, active, seed)
         else:
             y = A.dropout(x, self.p, active, seed)
-        self._cache = (active, seed, tuple(x.shape), isinstance(x, Blocked))
-        _flow.record(self, x.shape, y.shape)
+        self._cache = (active, seed, tuple(y.shape), isinstance(x, Blocked))
+        _flow.record(self, y.shape, y.shape)
         return y
 
     def backward(self, grad_output, input_grad=True):
         if self._cache is None:
             raise _flow.no_cache_error(self)
         active, seed, shape, blocked = self._cache
-        self._cache = None
-        if tuple(grad_output.shape) != shape:
+        got = grad_output.shape if isinstance(grad_output, Blocked) else np.shape(grad_output)
+        if tuple(got) != shape:
             raise ValueError("Dropout.backward: grad_output: expected shape %s, got %s"
-                             % (shape, tuple(grad_output.shape)))
+                             % (shape, tuple(got)))
+        self._cache = None
         if not active:
             return grad_output
         if blocked:

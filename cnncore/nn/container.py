@@ -4,7 +4,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..functional._layout import Blocked, from_blocked, to_blocked
+from ..functional._layout import Blocked, from_blocked
 from . import _flow
 from .activation import ReLU
 from .conv import Conv2d
@@ -78,7 +78,7 @@ class Sequential(Module):
         converted = False
         first = next(iter(self._modules.values()), None)
         if isinstance(x, np.ndarray) and x.ndim == 4 and first is not None and not isinstance(first, Linear):
-            x = to_blocked(x, "Sequential input")
+            x, _ = _flow.enter(x, self)
             converted = True
         steps = self._steps()
         for step in steps:

@@ -99,11 +99,7 @@ class Conv2d(Module):
 
     def _run(self, xb, packed, bias, relu):
         """The convolution on a validated Blocked input; the geometry is computed once per input shape."""
-        shape = xb.shape
-        if self._geometry is None or self._geometry[0] != shape:
-            g = conv_geometry(shape, self.weight.shape, self.stride, self.padding, self.dilation, self.groups)
-            self._geometry = (shape, g)
-        g = self._geometry[1]
+        g = self._check_input_shape(xb.shape)
         if packed.depthwise or _shares_blocks(packed) or g.n == 0:
             return conv2d_blocked(xb, packed, bias, self.stride, self.padding, self.dilation, relu)
         p, lo, cnt, _ = packed.forward_packing
@@ -120,6 +116,7 @@ class Conv2d(Module):
         if xb.channels != self.in_channels:
             raise ValueError("Conv2d input: expected %d channels, got shape %s"
                              % (self.in_channels, xb.shape))
+        self._check_input_shape(xb.shape)  # before packing the weights
         if bn is not None:
             packed, bias, _, _ = self._fold(bn)
         else:
@@ -130,6 +127,15 @@ class Conv2d(Module):
         if bn is not None:
             _flow.record(bn, yb.shape, yb.shape)
         return _flow.leave(yb, was_array)
+
+    def _check_input_shape(self, shape):
+        """Validate an input shape (ValueError naming the problem); the geometry is computed once
+        per input shape and reused by _run."""
+        shape = tuple(shape)
+        if self._geometry is None or self._geometry[0] != shape:
+            g = conv_geometry(shape, self.weight.shape, self.stride, self.padding, self.dilation, self.groups)
+            self._geometry = (shape, g)
+        return self._geometry[1]
 
     def backward(self, grad_output, input_grad=True):
         """Accumulate weight/bias gradients; return the input gradient (None if input_grad=False)."""

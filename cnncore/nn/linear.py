@@ -75,6 +75,9 @@ class Flatten(Module):
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
+        for name, v in (("start_dim", start_dim), ("end_dim", end_dim)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise TypeError("%s: expected an int, got %r" % (name, v))
         self.start_dim, self.end_dim = int(start_dim), int(end_dim)
         self._cache = None
 
@@ -85,7 +88,13 @@ class Flatten(Module):
         was_blocked = isinstance(x, Blocked)
         channels = x.channels if was_blocked else None
         arr = from_blocked(x) if was_blocked else np.asarray(x)
+        if arr.dtype.kind not in "fiu":
+            raise TypeError("Flatten input: expected a real numeric array, got dtype %s" % arr.dtype)
         nd = arr.ndim
+        for name, d in (("start_dim", self.start_dim), ("end_dim", self.end_dim)):
+            if nd and not -nd <= d < nd:
+                raise ValueError("%s: expected a dimension in [%d, %d) for an input of shape %s, got %d"
+                                 % (name, -nd, nd, arr.shape, d))
         s = self.start_dim % nd if nd else 0
         e = self.end_dim % nd if nd else 0
         shape = arr.shape[:s] + (int(np.prod(arr.shape[s:e + 1])),) + arr.shape[e + 1:]
@@ -116,15 +125,16 @@ class Identity(Module):
         self._shape = None
 
     def forward(self, x):
-        self._shape = x.shape
-        _flow.record(self, x.shape, x.shape)
+        self._shape = x.shape if isinstance(x, Blocked) else np.shape(x)
+        _flow.record(self, self._shape, self._shape)
         return x
 
     def backward(self, grad_output, input_grad=True):
         if self._shape is None:
             raise _flow.no_cache_error(self)
-        if tuple(grad_output.shape) != tuple(self._shape):
+        got = grad_output.shape if isinstance(grad_output, Blocked) else np.shape(grad_output)
+        if tuple(got) != tuple(self._shape):
             raise ValueError("Identity.backward: grad_output: expected shape %s, got %s"
-                             % (tuple(self._shape), tuple(grad_output.shape)))
+                             % (tuple(self._shape), tuple(got)))
         self._shape = None
         return grad_output

@@ -1,4 +1,8 @@
 """CrossEntropyLoss."""
+import numbers
+
+import numpy as np
+
 from ..functional._loss import softmax_cross_entropy
 from .module import Module
 
@@ -19,6 +23,11 @@ class CrossEntropyLoss(Module):
 
     def backward(self, grad_output=1.0):
         """Gradient of the last loss w.r.t. its logits, times grad_output (a scalar)."""
+        if isinstance(grad_output, (bool, np.bool_)) or not isinstance(grad_output, numbers.Real):
+            if not (isinstance(grad_output, np.ndarray) and grad_output.ndim == 0
+                    and grad_output.dtype.kind in "fiu"):
+                raise TypeError("grad_output: expected a number (the gradient of the scalar loss), "
+                                "got %r" % (grad_output,))
         if self._grad is None:
             raise RuntimeError("CrossEntropyLoss.backward() called before the loss was computed")
         g = self._grad

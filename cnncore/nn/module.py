@@ -5,6 +5,8 @@ order; state_dict keys are dotted paths ("features.0.weight"). Training is layer
 module(x)` caches what the backward needs, `dx = module.backward(dy)` returns the input gradient
 and accumulates every parameter's gradient into `Parameter.grad`.
 """
+import functools
+import threading
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -29,8 +31,56 @@ class StateDictError(ValueError):
         super().__init__("state_dict for %s: %s" % (module_name, "; ".join(parts)))
 
 
+class ConcurrentUseError(RuntimeError):
+    """A module was called from a second thread while another thread was inside its forward or
+    backward: its caches (the forward's saved activations) would be corrupted."""
+
+
+def _one_thread_at_a_time(method):
+    """Wrap a module's forward/backward so that only one thread at a time is inside this
+    module's forward or backward; the same thread may re-enter (a block calling its children, a
+    subclass calling super().forward). Another thread gets ConcurrentUseError at once instead of
+    silently interleaving the module's caches. Cost: a few dict operations per call."""
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        d = self.__dict__
+        me = threading.get_ident()
+        owner = d.setdefault("_busy_thread", me)  # atomic under the GIL: one thread wins
+        if owner != me:
+            raise ConcurrentUseError(
+                "%s.%s: this module is in use by another thread (thread %d is inside its forward or "
+                "backward); a module keeps the forward's activations for its backward, so use one "
+                "model per thread (copy.deepcopy(model)) or serialize the calls with a lock"
+                % (type(self).__name__, method.__name__, owner))
+        depth = d.get("_busy_depth", 0)
+        d["_busy_depth"] = depth + 1
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            if depth:
+                d["_busy_depth"] = depth
+            else:
+                del d["_busy_depth"]
+                del d["_busy_thread"]
+
+    guarded._one_thread_at_a_time = True
+    return guarded
+
+
 class Module:
-    """Base class of layers and models: subclasses define forward() and backward()."""
+    """Base class of layers and models: subclasses define forward() and backward().
+
+    A module may be used from any thread, but from one thread at a time: forward and backward of
+    every subclass are guarded (see _one_thread_at_a_time) and a concurrent call from another
+    thread raises ConcurrentUseError."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("forward", "backward"):
+            fn = cls.__dict__.get(name)
+            if callable(fn) and not getattr(fn, "_one_thread_at_a_time", False):
+                setattr(cls, name, _one_thread_at_a_time(fn))
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())

@@ -64,6 +64,9 @@ class BatchNorm2d(Module):
                 self._buffers[name] = np.array(buf, dtype=np.float32, order="C", copy=True)
         return self.running_mean, self.running_var
 
+    def _check_input_shape(self, shape):
+        N._check_count(shape, self.training or self.running_mean is None)
+
     def forward(self, x, relu=False, residual=None):
         """relu(bn(x) [+ residual]) when relu=True (fused, one pass); plain bn(x) by default."""
         xb, was_array = _flow.enter(x, self)

@@ -9,6 +9,9 @@ class _Pool(Module):
         super().__init__()
         self._cache = None
 
+    def _check_input_shape(self, shape):
+        self._geometry(shape)
+
     def forward(self, x):
         xb, was_array = _flow.enter(x, self)
         yb, saved = self._fwd(xb)
@@ -32,6 +35,7 @@ class MaxPool2d(_Pool):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
         super().__init__()
+        P._pool_args(kernel_size, stride, padding, dilation, ceil_mode)
         if return_indices:
             raise ValueError("return_indices: MaxPool2d modules keep indices internally; use "
                              "cnncore.functional.max_pool2d(..., return_indices=True) for them")
@@ -43,6 +47,9 @@ class MaxPool2d(_Pool):
         return "kernel_size=%s, stride=%s, padding=%s, dilation=%s, ceil_mode=%s" % (
             self.kernel_size, self.stride if self.stride is not None else self.kernel_size,
             self.padding, self.dilation, self.ceil_mode)
+
+    def _geometry(self, shape):
+        P._pool_geometry(shape, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
 
     def _fwd(self, xb):
         return P.max_pool2d_blocked(xb, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -63,6 +70,8 @@ class AvgPool2d(_Pool):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
         super().__init__()
+        P._pool_args(kernel_size, stride, padding, 1, ceil_mode)
+        P._avg_options(count_include_pad, divisor_override)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
         self.divisor_override = divisor_override
@@ -74,6 +83,9 @@ class AvgPool2d(_Pool):
     def _args(self):
         return (self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
                 self.divisor_override)
+
+    def _geometry(self, shape):
+        P._pool_geometry(shape, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode)
 
     def _fwd(self, xb):
         return P.avg_pool2d_blocked(xb, *self._args()), None
@@ -91,10 +103,14 @@ class AdaptiveAvgPool2d(_Pool):
 
     def __init__(self, output_size):
         super().__init__()
+        P._adaptive_output_size(output_size, 1, 1)
         self.output_size = output_size
 
     def extra_repr(self):
         return "output_size=%s" % (self.output_size,)
+
+    def _geometry(self, shape):
+        P._check_input_sizes(shape)
 
     def _fwd(self, xb):
         return P.adaptive_avg_pool2d_blocked(xb, self.output_size), None

@@ -22,6 +22,9 @@ static inline int64_t cnn_max64(int64_t a, int64_t b) { return a > b ? a : b; }
  * the OpenMP runtime's (OMP_NUM_THREADS, else the number of CPUs, and whatever threadpoolctl set). */
 void cnn_set_num_threads(int n);
 int cnn_get_num_threads(void);
+/* 1 in a process forked from one that had loaded cnncore, until it calls cnn_set_num_threads:
+ * kernels then run on one thread (libgomp's pool does not survive fork; see threads.c). */
+int cnn_forked_child(void);
 /* Threads to use for `work_items` independent items: never more threads than items. */
 int cnn_threads_for(int64_t work_items);
 /* Threads for `work_items` items that together do `flops` arithmetic: small work stays on one

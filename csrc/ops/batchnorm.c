@@ -93,7 +93,9 @@ static int batch_stats(const cnn_bn_desc* d, const float* x, double* mean, doubl
             const double m = s1[l] / (double)pixels;
             const double v = s2[l] / (double)pixels - m * m;
             mean[b * CNN_BLOCK + l] = (double)shift[l] + m;
-            var[b * CNN_BLOCK + l] = v > 0.0 ? v : 0.0;
+            /* clamp the rounding error of the one-pass formula, but keep a NaN (a NaN or Inf
+             * in the channel): `v > 0 ? v : 0` turned it into 0 and hid it */
+            var[b * CNN_BLOCK + l] = v < 0.0 ? 0.0 : v;
         }
     }
     cnn_free(partial);

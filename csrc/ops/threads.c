@@ -1,6 +1,7 @@
 /* The one place that decides how many threads an operator uses, and aligned allocation. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdlib.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -15,9 +16,29 @@
 
 static int explicit_threads = 0;
 
-void cnn_set_num_threads(int n) { explicit_threads = n > 0 ? n : 0; }
+/* Fork safety. GNU libgomp is not fork-safe: a child forked after the parent ran a parallel
+ * region inherits the runtime's state but not its worker threads, and its next parallel region
+ * with more than one thread waits forever for them. So a forked child runs every kernel on one
+ * thread (a team of one never touches the pool) until it calls cnn_set_num_threads itself, which
+ * is then its own decision (safe with a runtime that supports it, e.g. LLVM's libomp, or in a
+ * child of a parent that never ran a kernel; documented in the README). */
+static volatile int forked_child = 0;
+
+static void on_fork_child(void) { forked_child = 1; }
+
+__attribute__((constructor)) static void register_fork_handler(void) {
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+int cnn_forked_child(void) { return forked_child; }
+
+void cnn_set_num_threads(int n) {
+    explicit_threads = n > 0 ? n : 0;
+    if (n > 0) forked_child = 0; /* returning to the default (n <= 0) keeps a child on one thread */
+}
 
 int cnn_get_num_threads(void) {
+    if (forked_child) return 1;
     if (explicit_threads > 0) return explicit_threads;
 #ifdef _OPENMP
     return omp_get_max_threads();

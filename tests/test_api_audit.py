@@ -1,0 +1,489 @@
+"""Generic audits over the whole public API (cnncore.functional, the nn layers, optim, data):
+
+- bad input: a table of wrong calls, each raising ValueError/TypeError whose message names the
+  argument (and, where it applies, the expected and received value), and raising it before any
+  compiled kernel ran (every cnncore._kernels entry point is wrapped to record calls);
+- every public functional name appears in that table (so a new function needs its bad-input rows);
+- inputs are never modified, by any function or layer, forward and backward;
+- empty batches give empty outputs and gradients (functions, layers, models);
+- NaN and Inf propagate as IEEE arithmetic says;
+- impossible allocations raise MemoryError and sizes that overflow 64 bits raise ValueError,
+  cleanly (no crash, no hang, no huge temporary).
+"""
+import inspect
+
+import numpy as np
+import pytest
+
+import cnncore
+from cnncore import _kernels, data, models, nn, optim
+from cnncore import functional as F
+from cnncore.functional._layout import Blocked, to_blocked
+
+
+def randn(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+X = randn((2, 3, 6, 6))
+W = randn((4, 3, 3, 3), 1)
+
+
+def xb():
+    return to_blocked(X)
+
+
+def obj(shape):
+    a = np.empty(shape, dtype=object)
+    a.fill(1.0)
+    return a
+
+
+def bn_stats(c=3):
+    return np.zeros(c, np.float32), np.ones(c, np.float32)
+
+
+def bn_fwd():
+    rm, rv = bn_stats()
+    return F.batch_norm(X, rm, rv, training=True, return_stats=True)
+
+
+# ------------------------------------------------------------------------------ kernel spy
+
+class KernelSpy:
+    """Wraps every function of cnncore._kernels to count calls (monkeypatched per test)."""
+
+    def __init__(self, monkeypatch):
+        self.calls = []
+        for name, fn in vars(_kernels).items():
+            if name.startswith("_") or not callable(fn) or inspect.isclass(fn):
+                continue
+            if name in ("set_fill_outputs_with_nan",):
+                continue
+            monkeypatch.setattr(_kernels, name, self._wrap(name, fn))
+
+    def _wrap(self, name, fn):
+        def wrapper(*args, **kwargs):
+            self.calls.append(name)
+            return fn(*args, **kwargs)
+        return wrapper
+
+
+# --------------------------------------------------------------------- the bad-input table
+# (id, call, exception type(s), substrings that must all appear in the message).
+# The call is a lambda so that building the arguments (to_blocked, ...) is not counted.
+
+def A(*args, **kwargs):
+    return args, kwargs
+
+
+def _cases():
+    rm, rv = bn_stats()
+    dy_conv = randn((2, 4, 4, 4), 2)
+    y_bn, sm, si = bn_fwd()
+    c = []
+    add = c.append
+    # ---- convolution
+    add(("conv2d-ndim", F.conv2d, lambda: A(X[0], W), ValueError, ["input", "4-d", "(3, 6, 6)"]))
+    add(("conv2d-weight-ndim", F.conv2d, lambda: A(X, W[0]), ValueError, ["weight", "4-d"]))
+    add(("conv2d-channels", F.conv2d, lambda: A(X, randn((4, 2, 3, 3))), ValueError,
+         ["weight", "(C_out, 3, KH, KW)", "(4, 2, 3, 3)"]))
+    add(("conv2d-kernel-too-big", F.conv2d, lambda: A(X, randn((4, 3, 9, 9))), ValueError,
+         ["weight", "larger than the padded input", "(9, 9)", "(6, 6)"]))
+    add(("conv2d-stride0", F.conv2d, lambda: A(X, W, stride=0), ValueError, ["stride", ">= 1", "0"]))
+    add(("conv2d-stride-neg", F.conv2d, lambda: A(X, W, stride=(1, -2)), ValueError, ["stride", "-2"]))
+    add(("conv2d-stride-float", F.conv2d, lambda: A(X, W, stride=1.5), TypeError, ["stride", "1.5"]))
+    add(("conv2d-padding-neg", F.conv2d, lambda: A(X, W, padding=-1), ValueError, ["padding", "-1"]))
+    add(("conv2d-dilation0", F.conv2d, lambda: A(X, W, dilation=0), ValueError, ["dilation", "0"]))
+    add(("conv2d-groups", F.conv2d, lambda: A(X, W, groups=2), ValueError, ["groups", "3", "2"]))
+    add(("conv2d-groups0", F.conv2d, lambda: A(X, W, groups=0), ValueError, ["groups", "0"]))
+    add(("conv2d-object", F.conv2d, lambda: A(obj(X.shape), W), TypeError, ["input", "object"]))
+    add(("conv2d-str", F.conv2d, lambda: A("abc", W), TypeError, ["input"]))
+    add(("conv2d-complex", F.conv2d, lambda: A(X.astype(np.complex64), W), TypeError,
+         ["input", "complex"]))
+    add(("conv2d-bias", F.conv2d, lambda: A(X, W, bias=np.zeros(5)), ValueError, ["bias", "(4,)", "(5,)"]))
+    add(("conv2d-relu-stride0", F.conv2d_relu, lambda: A(X, W, stride=0), ValueError, ["stride"]))
+    add(("conv2d-backward-dy", F.conv2d_backward, lambda: A(randn((2, 4, 3, 4)), X, W), ValueError,
+         ["grad_output", "(2, 4, 4, 4)", "(2, 4, 3, 4)"]))
+    add(("conv2d-backward-object", F.conv2d_backward, lambda: A(obj((2, 4, 4, 4)), X, W), TypeError,
+         ["grad_output", "object"]))
+    add(("conv2d-relu-backward-output", F.conv2d_relu_backward, lambda: A(
+        dy_conv, randn((2, 4, 4, 3)), X, W), ValueError, ["output", "(2, 4, 4, 4)"]))
+    add(("conv_geometry-stride", F.conv_geometry, lambda: A(X.shape, W.shape, stride=0), ValueError,
+         ["stride"]))
+    add(("conv2d_blocked-packed", F.conv2d_blocked, lambda: A(xb(), W), TypeError, ["packed"]))
+    add(("conv2d_blocked-input", F.conv2d_blocked, lambda: A(X, F.PackedConv(W)), TypeError, ["input"]))
+    add(("conv2d_blocked-channels", F.conv2d_blocked, lambda: A(xb(), F.PackedConv(randn((4, 5, 3, 3)))),
+         ValueError, ["weight", "5"]))
+    add(("conv2d_backward_blocked-grad", F.conv2d_backward_blocked, lambda: A(
+        to_blocked(randn((2, 4, 3, 3))), xb(), F.PackedConv(W), F.conv_geometry(X.shape, W.shape)),
+        ValueError, ["grad_output", "(2, 4, 4, 4)", "(2, 4, 3, 3)"]))
+    add(("relu_mask_blocked-shape", F.relu_mask_blocked, lambda: A(xb(), to_blocked(randn((2, 3, 5, 6)))),
+         ValueError, ["output"]))
+    # ---- pooling
+    add(("max_pool2d-ndim", F.max_pool2d, lambda: A(X[0], 2), ValueError, ["input", "4-d"]))
+    add(("max_pool2d-k0", F.max_pool2d, lambda: A(X, 0), ValueError, ["kernel_size", "0"]))
+    add(("max_pool2d-stride0", F.max_pool2d, lambda: A(X, 2, stride=0), ValueError, ["stride"]))
+    add(("max_pool2d-pad-half", F.max_pool2d, lambda: A(X, 2, padding=2), ValueError,
+         ["padding", "half", "(2, 2)"]))
+    add(("max_pool2d-pad-neg", F.max_pool2d, lambda: A(X, 2, padding=-1), ValueError, ["padding"]))
+    add(("max_pool2d-too-big", F.max_pool2d, lambda: A(X, 7), ValueError, ["input", "(6, 6)", "(7, 7)"]))
+    add(("max_pool2d-object", F.max_pool2d, lambda: A(obj(X.shape), 2), TypeError, ["input", "object"]))
+    add(("max_pool2d-ceil", F.max_pool2d, lambda: A(X, 2, ceil_mode="yes"), TypeError, ["ceil_mode"]))
+    add(("max_pool2d_backward-idx", F.max_pool2d_backward, lambda: A(
+        randn((2, 3, 3, 3)), np.full((2, 3, 3, 3), 36), (2, 3, 6, 6)), ValueError, ["indices", "36"]))
+    add(("max_pool2d_backward-shape", F.max_pool2d_backward, lambda: A(
+        randn((2, 3, 3, 3)), np.zeros((2, 3, 3, 3), int), (2, 4, 6, 6)), ValueError, ["grad_output"]))
+    add(("max_pool2d_backward-idx-float", F.max_pool2d_backward, lambda: A(
+        randn((2, 3, 3, 3)), np.zeros((2, 3, 3, 3)), (2, 3, 6, 6)), TypeError, ["indices", "float"]))
+    add(("max_pool2d_blocked-input", F.max_pool2d_blocked, lambda: A(X, 2), TypeError, ["input", "Blocked"]))
+    add(("max_pool2d_backward_blocked-argmax", F.max_pool2d_backward_blocked, lambda: A(
+        to_blocked(randn((2, 3, 3, 3))), np.zeros((2, 1, 3, 3, 16)), (6, 6)), ValueError, ["argmax"]))
+    add(("avg_pool2d-pad-half", F.avg_pool2d, lambda: A(X, 3, padding=2), ValueError, ["padding", "half"]))
+    add(("avg_pool2d-div0", F.avg_pool2d, lambda: A(X, 2, divisor_override=0), ValueError,
+         ["divisor_override", "0"]))
+    add(("avg_pool2d-cip", F.avg_pool2d, lambda: A(X, 2, count_include_pad=None), TypeError,
+         ["count_include_pad"]))
+    add(("avg_pool2d_backward-dy", F.avg_pool2d_backward, lambda: A(randn((2, 3, 2, 3)), (2, 3, 6, 6), 2),
+         ValueError, ["grad_output", "(2, 3, 3, 3)", "(2, 3, 2, 3)"]))
+    add(("avg_pool2d_backward-shape", F.avg_pool2d_backward, lambda: A(randn((2, 3, 3, 3)), (2, 3, 6), 2),
+         ValueError, ["input_shape"]))
+    add(("avg_pool2d_blocked-input", F.avg_pool2d_blocked, lambda: A(X, 2), TypeError, ["input"]))
+    add(("avg_pool2d_backward_blocked-hw", F.avg_pool2d_backward_blocked, lambda: A(
+        to_blocked(randn((2, 3, 3, 3))), (0, 6), 2), ValueError, ["input_hw"]))
+    add(("adaptive_avg_pool2d-size0", F.adaptive_avg_pool2d, lambda: A(X, 0), ValueError, ["output_size", "0"]))
+    add(("adaptive_avg_pool2d-size-str", F.adaptive_avg_pool2d, lambda: A(X, "4"), TypeError, ["output_size"]))
+    add(("adaptive_avg_pool2d_backward-dy", F.adaptive_avg_pool2d_backward, lambda: A(
+        randn((2, 4, 2, 2)), (2, 3, 6, 6)), ValueError, ["grad_output", "(2, 4, 2, 2)"]))
+    add(("adaptive_avg_pool2d_blocked-input", F.adaptive_avg_pool2d_blocked, lambda: A(X, 2), TypeError,
+         ["input"]))
+    add(("adaptive_avg_pool2d_backward_blocked-hw", F.adaptive_avg_pool2d_backward_blocked, lambda: A(
+        to_blocked(randn((2, 3, 2, 2))), (6,)), TypeError, ["input_hw"]))
+    add(("global_avg_pool2d-ndim", F.global_avg_pool2d, lambda: A(randn((2, 3))), ValueError, ["input", "4-d"]))
+    add(("global_avg_pool2d-c0", F.global_avg_pool2d, lambda: A(np.zeros((2, 0, 3, 3))), ValueError,
+         ["input", "(2, 0, 3, 3)"]))
+    add(("global_avg_pool2d_backward-dy", F.global_avg_pool2d_backward, lambda: A(randn((2, 4)), (2, 3, 6, 6)),
+         ValueError, ["grad_output", "(2, 3)", "(2, 4)"]))
+    add(("global_avg_pool2d_blocked-input", F.global_avg_pool2d_blocked, lambda: A(X), TypeError, ["input"]))
+    add(("global_avg_pool2d_backward_blocked-shape", F.global_avg_pool2d_backward_blocked, lambda: A(
+        randn((2, 3)), (2, 3, 0, 6)), ValueError, ["input_shape"]))
+    add(("pool_output_size-type", F.pool_output_size, lambda: A("6", 2, 2, 0), TypeError, ["size"]))
+    # ---- batch norm
+    add(("batch_norm-ndim", F.batch_norm, lambda: A(X[0, 0, 0], rm, rv), ValueError, ["input", "(6,)"]))
+    add(("batch_norm-stats", F.batch_norm, lambda: A(X, np.zeros(4), rv), ValueError,
+         ["running_mean", "(3,)", "(4,)"]))
+    add(("batch_norm-weight", F.batch_norm, lambda: A(X, rm, rv, weight=np.ones(2)), ValueError,
+         ["weight", "(3,)", "(2,)"]))
+    add(("batch_norm-momentum", F.batch_norm, lambda: A(X, rm, rv, momentum=2.0), ValueError, ["momentum", "2.0"]))
+    add(("batch_norm-eps", F.batch_norm, lambda: A(X, rm, rv, eps=-1), ValueError, ["eps", "-1"]))
+    add(("batch_norm-eps-str", F.batch_norm, lambda: A(X, rm, rv, eps="a"), TypeError, ["eps"]))
+    add(("batch_norm-training", F.batch_norm, lambda: A(X, rm, rv, training=1), TypeError, ["training"]))
+    add(("batch_norm-one-value", F.batch_norm, lambda: A(X[:1, :, :1, :1], rm, rv, training=True),
+         ValueError, ["input", "more than 1 value"]))
+    add(("batch_norm-train-stat-dtype", F.batch_norm, lambda: A(X, np.zeros(3), rv.copy(), training=True),
+         TypeError, ["running_mean", "float32"]))
+    add(("batch_norm-object", F.batch_norm, lambda: A(obj(X.shape), rm, rv), TypeError, ["input", "object"]))
+    add(("batch_norm_relu-stats", F.batch_norm_relu, lambda: A(X, None, rv), ValueError, ["running_mean"]))
+    add(("batch_norm_add_relu-residual", F.batch_norm_add_relu, lambda: A(X, X[:1], rm, rv), ValueError,
+         ["residual", "(1, 3, 6, 6)"]))
+    add(("batch_norm_backward-dy", F.batch_norm_backward, lambda: A(X[:1], X, None, sm, si), ValueError,
+         ["grad_output", "(2, 3, 6, 6)", "(1, 3, 6, 6)"]))
+    add(("batch_norm_backward-stats", F.batch_norm_backward, lambda: A(X, X, None, sm[:2], si), ValueError,
+         ["save_mean", "(3,)", "(2,)"]))
+    add(("batch_norm_relu_backward-none", F.batch_norm_relu_backward, lambda: A(X, None, X, None, sm, si),
+         TypeError, ["output"]))
+    add(("batch_norm_add_relu_backward-output", F.batch_norm_add_relu_backward, lambda: A(
+        X, X[:, :2], X, None, sm, si), ValueError, ["output"]))
+    add(("batch_norm_blocked-input", F.batch_norm_blocked, lambda: A(X, rm, rv), TypeError, ["input", "Blocked"]))
+    add(("batch_norm_relu_blocked-momentum", F.batch_norm_relu_blocked, lambda: A(xb(), rm, rv, momentum=-1),
+         ValueError, ["momentum"]))
+    add(("batch_norm_add_relu_blocked-residual", F.batch_norm_add_relu_blocked, lambda: A(
+        xb(), to_blocked(X[:1]), rm, rv), ValueError, ["residual"]))
+    add(("batch_norm_backward_blocked-dy", F.batch_norm_backward_blocked, lambda: A(
+        to_blocked(X[:1]), xb(), None, sm, si), ValueError, ["grad_output"]))
+    add(("batch_norm_relu_backward_blocked-output", F.batch_norm_relu_backward_blocked, lambda: A(
+        xb(), X, xb(), None, sm, si), TypeError, ["output"]))
+    add(("batch_norm_add_relu_backward_blocked-save", F.batch_norm_add_relu_backward_blocked, lambda: A(
+        xb(), xb(), xb(), None, sm, si[:1]), ValueError, ["save_invstd"]))
+    # ---- elementwise, dropout
+    add(("relu-object", F.relu, lambda: A(obj((2, 2))), TypeError, ["input", "object"]))
+    add(("relu-str", F.relu, lambda: A(["a", "b"]), TypeError, ["input"]))
+    add(("relu_backward-shape", F.relu_backward, lambda: A(X, X[:1]), ValueError, ["output", "(1, 3, 6, 6)"]))
+    add(("relu6-object", F.relu6, lambda: A(obj((2,))), TypeError, ["input"]))
+    add(("relu6_backward-shape", F.relu6_backward, lambda: A(X, X[0]), ValueError, ["output"]))
+    add(("add-shape", F.add, lambda: A(X, X[0]), ValueError, ["b", "(2, 3, 6, 6)", "(3, 6, 6)"]))
+    add(("add-object", F.add, lambda: A(obj((2,)), obj((2,))), TypeError, ["a", "object"]))
+    add(("add_backward-object", F.add_backward, lambda: A(obj((2,))), TypeError, ["grad_output"]))
+    add(("relu_blocked-input", F.relu_blocked, lambda: A(X), TypeError, ["input", "Blocked"]))
+    add(("relu_backward_blocked-shape", F.relu_backward_blocked, lambda: A(xb(), to_blocked(X[:1])),
+         ValueError, ["output"]))
+    add(("relu6_blocked-input", F.relu6_blocked, lambda: A(X), TypeError, ["input"]))
+    add(("relu6_backward_blocked-type", F.relu6_backward_blocked, lambda: A(X, xb()), TypeError, ["grad_output"]))
+    add(("add_blocked-shape", F.add_blocked, lambda: A(xb(), to_blocked(X[:1])), ValueError, ["b"]))
+    add(("add_backward_blocked-type", F.add_backward_blocked, lambda: A(X), TypeError, ["grad_output"]))
+    add(("dropout-p", F.dropout, lambda: A(X, 1.5), ValueError, ["p", "1.5"]))
+    add(("dropout-p-nan", F.dropout, lambda: A(X, float("nan")), ValueError, ["p", "nan"]))
+    add(("dropout-seed", F.dropout, lambda: A(X, 0.5, seed=-1), ValueError, ["seed", "-1"]))
+    add(("dropout-seed-float", F.dropout, lambda: A(X, 0.5, seed=1.0), TypeError, ["seed"]))
+    add(("dropout-object", F.dropout, lambda: A(obj((3,)), 0.5), TypeError, ["input"]))
+    add(("dropout_backward-p", F.dropout_backward, lambda: A(X, -0.1), ValueError, ["p"]))
+    add(("dropout_blocked-input", F.dropout_blocked, lambda: A(X, 0.5), TypeError, ["input"]))
+    add(("dropout_backward_blocked-seed", F.dropout_backward_blocked, lambda: A(xb(), 0.5, seed="1"),
+         TypeError, ["seed"]))
+    # ---- linear, loss, layout
+    add(("linear-features", F.linear, lambda: A(randn((2, 5)), randn((3, 4))), ValueError,
+         ["input", "4", "(2, 5)"]))
+    add(("linear-ndim", F.linear, lambda: A(randn((5,)), randn((3, 5))), ValueError, ["input", "2-d"]))
+    add(("linear-object", F.linear, lambda: A(obj((2, 5)), randn((3, 5))), TypeError, ["input", "object"]))
+    add(("linear-bias", F.linear, lambda: A(randn((2, 5)), randn((3, 5)), np.zeros(2)), ValueError, ["bias"]))
+    add(("linear_backward-dy", F.linear_backward, lambda: A(randn((2, 4)), randn((2, 5)), randn((3, 5))),
+         ValueError, ["grad_output", "(2, 3)", "(2, 4)"]))
+    add(("linear_packed-input", F.linear_packed, lambda: A(randn((2, 4)), F.PackedLinear(randn((3, 5)))),
+         ValueError, ["input", "5", "(2, 4)"]))
+    add(("linear_packed-packed", F.linear_packed, lambda: A(randn((2, 5)), randn((3, 5))), TypeError, ["packed"]))
+    add(("linear_backward_packed-dy", F.linear_backward_packed, lambda: A(
+        randn((2, 4)), randn((2, 5)), F.PackedLinear(randn((3, 5)))), ValueError, ["grad_output", "(2, 3)"]))
+    add(("cross_entropy-labels-range", F.cross_entropy, lambda: A(randn((2, 3)), [0, 3]), ValueError,
+         ["target", "[0, 3)", "3"]))
+    add(("cross_entropy-labels-neg", F.cross_entropy, lambda: A(randn((2, 3)), [0, -1]), ValueError,
+         ["target", "-1"]))
+    add(("cross_entropy-labels-len", F.cross_entropy, lambda: A(randn((2, 3)), [0, 1, 2]), ValueError,
+         ["target", "(2,)", "(3,)"]))
+    add(("cross_entropy-labels-float", F.cross_entropy, lambda: A(randn((2, 3)), [0.5, 1]), TypeError,
+         ["target", "float"]))
+    add(("cross_entropy-labels-object", F.cross_entropy, lambda: A(randn((2, 3)), obj((2,))), TypeError,
+         ["target", "object"]))
+    add(("cross_entropy-ndim", F.cross_entropy, lambda: A(randn((2, 3, 1)), [0, 1]), ValueError, ["input", "2-d"]))
+    add(("cross_entropy_backward-range", F.cross_entropy_backward, lambda: A(randn((2, 3)), [5, 1]),
+         ValueError, ["target"]))
+    add(("softmax_cross_entropy-k0", F.softmax_cross_entropy, lambda: A(np.zeros((2, 0)), [0, 0]),
+         ValueError, ["input", "K >= 1"]))
+    add(("to_blocked-ndim", F.to_blocked, lambda: A(X[0]), ValueError, ["input", "4-d"]))
+    add(("to_blocked-object", F.to_blocked, lambda: A(obj(X.shape)), TypeError, ["input", "object"]))
+    add(("from_blocked-type", F.from_blocked, lambda: A(X), TypeError, ["Blocked"]))
+    add(("from_blocked-data", F.from_blocked, lambda: A(Blocked(X, 3)), ValueError, ["Blocked"]))
+    return c
+
+
+CASES = _cases()
+
+
+@pytest.mark.parametrize("case_id,fn,make_args,exc,words", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_raises_naming_argument_before_any_kernel(case_id, fn, make_args, exc, words,
+                                                            monkeypatch):
+    args, kwargs = make_args()  # built before the spy: to_blocked of a test input is not counted
+    spy = KernelSpy(monkeypatch)
+    with pytest.raises(exc) as info:
+        fn(*args, **kwargs)
+    msg = str(info.value)
+    for w in words:
+        assert w in msg, "%s: %r does not mention %r" % (case_id, msg, w)
+    assert spy.calls == [], "%s: kernels ran before the argument was rejected: %s" % (case_id, spy.calls)
+
+
+def test_every_public_function_has_bad_input_rows():
+    public = {n for n in dir(F) if not n.startswith("_") and callable(getattr(F, n))
+              and not inspect.isclass(getattr(F, n))}
+    covered = {c[1].__name__ for c in CASES}
+    assert public - covered == set(), "functions without bad-input rows: %s" % sorted(public - covered)
+
+
+# ------------------------------------------------------- layers, optim, data, config: table
+# (id, callable taking nothing, exception type(s), substrings). Objects the call needs are built
+# in a setup callable so the kernel spy sees only the call under test.
+
+def _ran(layer, x):
+    layer(x)
+    return layer
+
+
+def _ran_loss():
+    crit = nn.CrossEntropyLoss()
+    crit(randn((2, 3)), [0, 1])
+    return crit
+
+
+def _opt_with_grad(grad):
+    lin = nn.Linear(3, 2)
+    opt = optim.SGD(lin.parameters(), lr=0.1, momentum=0.9)
+    lin.weight.grad = grad
+    return opt
+
+
+def _layer_cases():
+    L = []
+    add = L.append
+    x4 = randn((2, 3, 6, 6))
+    x8 = randn((2, 3, 8, 8))
+    # constructors: every hyper-parameter
+    add(("Conv2d-in0", lambda: (nn.Conv2d, (0, 4, 3), {}), ValueError, ["in_channels", "0"]))
+    add(("Conv2d-k0", lambda: (nn.Conv2d, (3, 4, 0), {}), ValueError, ["kernel_size", "0"]))
+    add(("Conv2d-stride0", lambda: (nn.Conv2d, (3, 4, 3), {"stride": 0}), ValueError, ["stride"]))
+    add(("Conv2d-pad-neg", lambda: (nn.Conv2d, (3, 4, 3), {"padding": -1}), ValueError, ["padding"]))
+    add(("Conv2d-groups", lambda: (nn.Conv2d, (3, 4, 3), {"groups": 2}), ValueError, ["groups", "2"]))
+    add(("Conv2d-mode", lambda: (nn.Conv2d, (3, 4, 3), {"padding_mode": "reflect"}), ValueError,
+         ["padding_mode", "reflect"]))
+    add(("Conv2d-float", lambda: (nn.Conv2d, (3.0, 4, 3), {}), TypeError, ["in_channels"]))
+    add(("Linear-0", lambda: (nn.Linear, (0, 3), {}), ValueError, ["in_features", "0"]))
+    add(("Linear-str", lambda: (nn.Linear, (3, "4"), {}), TypeError, ["out_features"]))
+    add(("BatchNorm2d-0", lambda: (nn.BatchNorm2d, (0,), {}), ValueError, ["num_features"]))
+    add(("BatchNorm2d-eps", lambda: (nn.BatchNorm2d, (3,), {"eps": 0.0}), ValueError, ["eps"]))
+    add(("BatchNorm2d-momentum", lambda: (nn.BatchNorm2d, (3,), {"momentum": 1.5}), ValueError, ["momentum"]))
+    add(("MaxPool2d-k0", lambda: (nn.MaxPool2d, (0,), {}), ValueError, ["kernel_size", "0"]))
+    add(("MaxPool2d-pad", lambda: (nn.MaxPool2d, (2,), {"padding": 2}), ValueError, ["padding", "half"]))
+    add(("MaxPool2d-stride", lambda: (nn.MaxPool2d, (2,), {"stride": -1}), ValueError, ["stride"]))
+    add(("AvgPool2d-pad", lambda: (nn.AvgPool2d, (3,), {"padding": 2}), ValueError, ["padding"]))
+    add(("AvgPool2d-div", lambda: (nn.AvgPool2d, (3,), {"divisor_override": 0}), ValueError,
+         ["divisor_override"]))
+    add(("AdaptiveAvgPool2d-0", lambda: (nn.AdaptiveAvgPool2d, (0,), {}), ValueError, ["output_size"]))
+    add(("Dropout-p", lambda: (nn.Dropout, (1.5,), {}), ValueError, ["p", "1.5"]))
+    add(("Flatten-dim", lambda: (nn.Flatten, ("a",), {}), TypeError, ["start_dim"]))
+    add(("Sequential-item", lambda: (nn.Sequential, (nn.ReLU(), 3), {}), TypeError, ["argument 1", "int"]))
+    add(("Parameter-object", lambda: (nn.Parameter, (obj((2,)),), {}), TypeError, ["data", "object"]))
+    add(("InvertedResidual-stride", lambda: (nn.InvertedResidual, (4, 4, 3, 1), {}), ValueError, ["stride", "3"]))
+    # forward: wrong ndim, channels, features, dtype
+    add(("Conv2d.forward-ndim", lambda: (nn.Conv2d(3, 4, 3), (x4[0],), {}), ValueError,
+         ["Conv2d input", "4-d", "(3, 6, 6)"]))
+    add(("Conv2d.forward-channels", lambda: (nn.Conv2d(4, 4, 3), (x4,), {}), ValueError,
+         ["Conv2d input", "4 channels", "(2, 3, 6, 6)"]))
+    add(("Conv2d.forward-object", lambda: (nn.Conv2d(3, 4, 3), (obj(x4.shape),), {}), TypeError,
+         ["Conv2d input", "object"]))
+    add(("Conv2d.forward-kernel", lambda: (nn.Conv2d(3, 4, 7), (x4,), {}), ValueError,
+         ["larger than the padded input"]))
+    add(("BatchNorm2d.forward-channels", lambda: (nn.BatchNorm2d(4), (x4,), {}), ValueError,
+         ["BatchNorm2d input", "4 channels"]))
+    add(("BatchNorm2d.forward-one", lambda: (nn.BatchNorm2d(3), (x4[:1, :, :1, :1],), {}), ValueError,
+         ["more than 1 value"]))
+    add(("MaxPool2d.forward-small", lambda: (nn.MaxPool2d(7), (x4,), {}), ValueError, ["input", "(6, 6)"]))
+    add(("AvgPool2d.forward-ndim", lambda: (nn.AvgPool2d(2), (x4[0],), {}), ValueError, ["4-d"]))
+    add(("Linear.forward-features", lambda: (nn.Linear(5, 2), (randn((2, 4)),), {}), ValueError,
+         ["Linear input", "5 features", "(2, 4)"]))
+    add(("Linear.forward-object", lambda: (nn.Linear(2, 2), (obj((2, 2)),), {}), TypeError, ["Linear input"]))
+    add(("ReLU.forward-object", lambda: (nn.ReLU(), (obj((2, 2)),), {}), TypeError, ["input", "object"]))
+    add(("ReLU.forward-list", lambda: (nn.ReLU(), (["a"],), {}), TypeError, ["input"]))
+    add(("Dropout.forward-object", lambda: (nn.Dropout(), (obj((2, 2)),), {}), TypeError, ["input"]))
+    add(("Flatten.forward-object", lambda: (nn.Flatten(), (obj((2, 2)),), {}), TypeError, ["Flatten input"]))
+    add(("Flatten.forward-dim", lambda: (nn.Flatten(5), (x4,), {}), ValueError, ["start_dim", "5"]))
+    add(("BasicBlock.forward-channels", lambda: (nn.BasicBlock(4, 4), (x4,), {}), ValueError,
+         ["BasicBlock input", "4 channels"]))
+    add(("Sequential.forward-channels", lambda: (nn.Sequential(nn.Conv2d(4, 4, 1)), (x4,), {}), ValueError,
+         ["4 channels"]))
+    add(("seed_cnn.forward-channels", lambda: (models.seed_cnn(in_channels=1), (x4,), {}), ValueError,
+         ["SeedCNN input", "1 channels"]))
+    add(("resnet20.forward-ndim", lambda: (models.resnet20(), (x4[0],), {}), ValueError, ["ResNet input", "4-d"]))
+    add(("CrossEntropyLoss-range", lambda: (nn.CrossEntropyLoss(), (randn((2, 3)), [0, 3]), {}), ValueError,
+         ["target", "3"]))
+    add(("CrossEntropyLoss-len", lambda: (nn.CrossEntropyLoss(), (randn((2, 3)), [0]), {}), ValueError,
+         ["target", "(2,)"]))
+    # backward before forward, with a wrong-shaped or wrong-typed gradient
+    for name, make in (("Conv2d", lambda: nn.Conv2d(3, 4, 3)), ("BatchNorm2d", lambda: nn.BatchNorm2d(3)),
+                       ("MaxPool2d", lambda: nn.MaxPool2d(2)), ("AvgPool2d", lambda: nn.AvgPool2d(2)),
+                       ("AdaptiveAvgPool2d", lambda: nn.AdaptiveAvgPool2d(2)), ("ReLU", lambda: nn.ReLU()),
+                       ("ReLU6", lambda: nn.ReLU6()), ("Dropout", lambda: nn.Dropout()),
+                       ("Identity", lambda: nn.Identity()), ("Flatten", lambda: nn.Flatten()),
+                       ("BasicBlock", lambda: nn.BasicBlock(3, 3)),
+                       ("Sequential", lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())),
+                       ("Bottleneck", lambda: nn.Bottleneck(3, 2)),
+                       ("seed_cnn", lambda: models.seed_cnn()), ("resnet20", lambda: models.resnet20())):
+        add(("%s.backward-before-forward" % name, lambda make=make: (make().backward, (x4,), {}),
+             RuntimeError, ["backward() called before forward()"]))
+        add(("%s.backward-shape" % name, lambda make=make: (_ran(make(), x8).backward, (randn((2, 1, 1, 1)),), {}),
+             ValueError, ["grad_output", "(2, 1, 1, 1)"]))
+        add(("%s.backward-object" % name, lambda make=make: (_ran(make(), x8).backward, ("abc",), {}),
+             (ValueError, TypeError), ["grad_output"]))
+    add(("Linear.backward-before-forward", lambda: (nn.Linear(3, 2).backward, (randn((2, 2)),), {}),
+         RuntimeError, ["before forward"]))
+    add(("Linear.backward-shape", lambda: (_ran(nn.Linear(3, 2), randn((4, 3))).backward, (randn((4, 3)),), {}),
+         ValueError, ["grad_output", "(4, 2)", "(4, 3)"]))
+    add(("CrossEntropyLoss.backward-before", lambda: (nn.CrossEntropyLoss().backward, (), {}),
+         RuntimeError, ["before"]))
+    # state_dict: missing, unexpected, mis-shaped, non-numeric
+    def sd(change):
+        m = nn.Conv2d(3, 4, 3)
+        s = m.state_dict()
+        change(s)
+        return m.load_state_dict, (s,), {}
+    add(("load_state_dict-missing", lambda: sd(lambda s: s.pop("bias")), ValueError, ["missing", "'bias'"]))
+    add(("load_state_dict-unexpected", lambda: sd(lambda s: s.update(extra=np.zeros(1))), ValueError,
+         ["unexpected", "'extra'"]))
+    add(("load_state_dict-shape", lambda: sd(lambda s: s.update(weight=np.zeros((4, 3, 2, 3)))), ValueError,
+         ["'weight'", "(4, 3, 3, 3)", "(4, 3, 2, 3)"]))
+    add(("load_state_dict-object", lambda: sd(lambda s: s.update(bias=obj((4,)))), TypeError, ["bias", "object"]))
+    add(("load_state_dict-type", lambda: (nn.Conv2d(3, 4, 3).load_state_dict, ([1, 2],), {}), TypeError,
+         ["state_dict"]))
+    # optimizers and schedulers
+    params = lambda: list(nn.Linear(2, 2).parameters())  # noqa: E731
+    add(("SGD-lr", lambda: (optim.SGD, (params(),), {"lr": -0.1}), ValueError, ["lr", "-0.1"]))
+    add(("SGD-momentum", lambda: (optim.SGD, (params(),), {"lr": 0.1, "momentum": -1}), ValueError, ["momentum"]))
+    add(("SGD-nesterov", lambda: (optim.SGD, (params(),), {"lr": 0.1, "nesterov": True}), ValueError, ["nesterov"]))
+    add(("SGD-lr-str", lambda: (optim.SGD, (params(),), {"lr": "0.1"}), TypeError, ["lr"]))
+    add(("SGD-empty", lambda: (optim.SGD, ([],), {"lr": 0.1}), ValueError, ["empty parameter list"]))
+    add(("SGD-array", lambda: (optim.SGD, ([np.zeros(3)],), {"lr": 0.1}), TypeError, ["Parameters", "ndarray"]))
+    add(("Adam-betas", lambda: (optim.Adam, (params(),), {"betas": (1.0, 0.9)}), ValueError, ["betas[0]"]))
+    add(("Adam-eps", lambda: (optim.Adam, (params(),), {"eps": -1e-8}), ValueError, ["eps"]))
+    add(("AdamW-wd", lambda: (optim.AdamW, (params(),), {"weight_decay": float("nan")}), ValueError,
+         ["weight_decay"]))
+    add(("StepLR-step", lambda: (optim.lr_scheduler.StepLR, (optim.SGD(params(), lr=0.1), 0), {}), ValueError,
+         ["step_size"]))
+    add(("CosineAnnealingLR-Tmax", lambda: (optim.lr_scheduler.CosineAnnealingLR,
+                                            (optim.SGD(params(), lr=0.1), float("inf")), {}),
+         ValueError, ["T_max"]))
+    add(("OneCycleLR-total", lambda: (optim.lr_scheduler.OneCycleLR, (optim.SGD(params(), lr=0.1), 1.0),
+                                      {"total_steps": 0}), ValueError, ["total_steps"]))
+    # data
+    imgs, labs = randn((10, 1, 4, 4)), np.arange(10) % 3
+    add(("DataLoader-len", lambda: (data.DataLoader, (imgs, labs[:9]), {}), ValueError, ["labels", "10", "9"]))
+    add(("DataLoader-labels", lambda: (data.DataLoader, (imgs, np.array(["a"] * 10)), {}), TypeError,
+         ["labels", "integer"]))
+    add(("DataLoader-shuffle", lambda: (data.DataLoader, (imgs, labs), {"shuffle": "no"}), TypeError,
+         ["shuffle", "'no'"]))
+    add(("CrossEntropyLoss.backward-grad", lambda: (_ran_loss().backward, ("x",), {}), TypeError,
+         ["grad_output", "'x'"]))
+    add(("SGD.step-grad-shape", lambda: (_opt_with_grad(np.zeros((3, 3), np.float32)).step, (), {}),
+         ValueError, ["grad", "(3, 3)", "(2, 3)"]))
+    add(("SGD.step-grad-object", lambda: (_opt_with_grad(obj((2, 3))).step, (), {}), TypeError,
+         ["grad", "object"]))
+    add(("DataLoader-batch", lambda: (data.DataLoader, (imgs, labs), {"batch_size": 0}), ValueError,
+         ["batch_size", "0"]))
+    add(("train_test_split-frac", lambda: (data.train_test_split, (imgs, labs), {"test_fraction": 1.5}),
+         ValueError, ["test_fraction", "1.5"]))
+    add(("train_test_split-len", lambda: (data.train_test_split, (imgs, labs[:3]), {}), ValueError, ["labels"]))
+    add(("RandomCrop-size", lambda: (data.RandomCrop(8, 1), (imgs, np.random.default_rng(0)), {}), ValueError,
+         ["size", "(6, 6)"]))
+    add(("RandomCrop-padding", lambda: (data.RandomCrop, (4, -1), {}), ValueError, ["padding", "-1"]))
+    add(("RandomHorizontalFlip-p", lambda: (data.RandomHorizontalFlip, (2.0,), {}), ValueError, ["p", "2.0"]))
+    add(("Normalize-std", lambda: (data.Normalize, ((0.5,), (0.0,)), {}), ValueError, ["std"]))
+    add(("Normalize-channels", lambda: (data.Normalize((0.5, 0.5), (1, 1)), (randn((2, 3, 2, 2)),), {}),
+         ValueError, ["2 channels", "(2, 3, 2, 2)"]))
+    add(("load_dataset-name", lambda: (data.load_dataset, ("imagenet",), {}), ValueError, ["dataset", "imagenet"]))
+    add(("load_mnist-path", lambda: (data.load_mnist, ("/nonexistent/path",), {}), FileNotFoundError,
+         ["path", "/nonexistent/path"]))
+    add(("get_model-name", lambda: (models.get_model, ("vgg",), {}), ValueError, ["model", "vgg"]))
+    # configuration
+    for bad, exc in ((0, ValueError), (-1, ValueError), (1.5, TypeError), ("2", TypeError), (True, TypeError)):
+        add(("set_num_threads-%r" % (bad,), lambda bad=bad: (cnncore.set_num_threads, (bad,), {}), exc, ["n:"]))
+    add(("set_isa-bad", lambda: (cnncore.set_isa, ("sse9",), {}), ValueError, ["level", "sse9"]))
+    add(("manual_seed-neg", lambda: (cnncore.manual_seed, (-1,), {}), ValueError, ["seed", "-1"]))
+    return L
+
+
+LAYER_CASES = _layer_cases()
+
+
+@pytest.mark.parametrize("case_id,make,exc,words", LAYER_CASES, ids=[c[0] for c in LAYER_CASES])
+def test_bad_layer_optim_data_input_raises_naming_argument(case_id, make, exc, words, monkeypatch):
+    fn, args, kwargs = make()
+    spy = KernelSpy(monkeypatch)
+    with pytest.raises(exc) as info:
+        fn(*args, **kwargs)
+    msg = str(info.value)
+    for w in words:
+        assert w in msg, "%s: %r does not mention %r" % (case_id, msg, w)
+    assert spy.calls == [], "%s: kernels ran before the argument was rejected: %s" % (case_id, spy.calls)
+
+
+def test_every_layer_has_bad_input_rows():
+    layers = {n for n in nn.__all__ if inspect.isclass(getattr(nn, n)) and issubclass(getattr(nn, n), nn.Module)
+              and n != "Module"}
+    covered = {c[0].split("-")[0].split(".")[0] for c in LAYER_CASES}
+    assert layers - covered == set(), "layers without bad-input rows: %s" % sorted(layers - covered)
