@@ -281,20 +281,22 @@ def _pyplot():
 MARKERS = {"fwd": "o", "bwd_data": "s", "bwd_weights": "^", "bwd": "D", "train": "*", "infer": "P"}
 
 
-def plot_roofline(results, peak, bandwidth, path, title=""):
+def plot_roofline(results, peak, bandwidth, path, title="", peak1=None):
     """Each row's GFLOP/s against its arithmetic intensity (flops / bytes of inputs, weights and
-    outputs), under the roofs min(peak, bandwidth * intensity). Models have no byte count and
-    are left out."""
+    outputs), under the roof min(peak, bandwidth * intensity) (and the 1-thread peak `peak1`,
+    dashed). Models have no byte count and are left out."""
     plt = _pyplot()
     pts = [r for r in results if r.get("intensity") and r.get("gflops")]
-    fig, ax = plt.subplots(figsize=(9, 5.5))
+    fig, ax = plt.subplots(figsize=(10, 5.2))
     groups = sorted({r["group"] for r in pts}, key=lambda g: OPS.index(g) if g in OPS else 99)
     colors = dict(zip(groups, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     lo = min([r["intensity"] for r in pts] + [0.05]) / 2
     hi = max([r["intensity"] for r in pts] + [100.0]) * 2
     xs = np.logspace(math.log10(lo), math.log10(hi), 200)
     ax.plot(xs, np.minimum(peak, bandwidth * xs), "k-", lw=1.5,
-            label="roof: %.0f GFLOP/s FMA peak, %.1f GB/s copy bandwidth" % (peak, bandwidth))
+            label="roof: FMA peak %.0f GFLOP/s,\ncopy bandwidth %.1f GB/s" % (peak, bandwidth))
+    if peak1 and peak1 < peak:
+        ax.plot(xs, np.minimum(peak1, bandwidth * xs), "k--", lw=0.8, label="1-thread FMA peak %.0f GFLOP/s" % peak1)
     for g in groups:
         for ps in PASSES:
             sel = [r for r in pts if r["group"] == g and r["pass"] == ps]
@@ -308,7 +310,7 @@ def plot_roofline(results, peak, bandwidth, path, title=""):
     ax.set_ylabel("GFLOP/s")
     ax.set_title(title, fontsize=9)
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=7, loc="lower right", ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -324,15 +326,19 @@ def plot_vs(results, key, label, path, title=""):
     vals = [r[key] for r in rows]
     y = np.arange(len(rows))[::-1]
     ax.barh(y, vals, color=["tab:green" if v >= 1 else "tab:red" for v in vals], height=0.7)
+    for yi, v in zip(y, vals):
+        ax.text(v, yi, " %.2f" % v, va="center", fontsize=6)
     ax.axvline(1.0, color="k", lw=1)
     ax.set_xscale("log")
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlim(min(vals + [1.0]) / 1.5, max(vals + [1.0]) * 2)
     ax.set_yticks(y)
     ax.set_yticklabels(names, fontsize=7)
     ax.set_xlabel("%s time / cnncore time (> 1: cnncore faster)" % label)
     ax.set_title(title, fontsize=9)
     ax.grid(True, axis="x", which="both", alpha=0.25)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
 
@@ -363,20 +369,21 @@ def build_parser():
     p = argparse.ArgumentParser(
         prog="python -m cnncore bench", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="ops: conv (3x3 CIFAR-size, the seed CNN's, ResNet-18/50's), depthwise (MobileNetV2's), "
-               "pool (max 3x3/2, global average), bn_relu, linear, models (seed_cnn, resnet20: "
-               "training step and inference). Ratios are their time / cnncore's time.")
+        epilog="ops: conv (3x3 at CIFAR sizes, the seed CNN's, ResNet-18/50's), depthwise (MobileNetV2's),\n"
+               "     pool (max 3x3/2, global average), bn_relu, linear, models (seed_cnn and resnet20:\n"
+               "     training step and inference). --list shows the cases.\n"
+               "Ratios (vs np, vs torch) are their time / cnncore's time: above 1, cnncore is faster.")
     p.add_argument("--ops", default=",".join(OPS), help="comma-separated op groups (default: all): " + ",".join(OPS))
     p.add_argument("--case", action="append", default=None, metavar="NAME",
                    help="only cases whose name contains NAME (case-insensitive; repeatable)")
     p.add_argument("--list", action="store_true", help="list the selected cases and exit")
     p.add_argument("--batch", type=_positive, default=None,
                    help="batch of every case (default: each case's own: 32 for CIFAR-size layers, 8 for "
-                        "ImageNet-size ones, 64 for linear and training steps)")
+                        "ImageNet-size ones, 64 for linear and training steps; --profile: 64)")
     p.add_argument("--threads", type=_positive, default=None, help="threads (default: all, or OMP_NUM_THREADS)")
     p.add_argument("--isa", choices=["avx512", "avx2", "generic"], default=None,
                    help="cap the ISA level (as CNNCORE_ISA)")
-    p.add_argument("--repeats", type=_positive, default=10, help="timed runs per measurement (default 10)")
+    p.add_argument("--repeats", type=_positive, default=10, help="timed runs per measurement, or profiled steps (default 10)")
     p.add_argument("--warmup", type=_nonnegative, default=2, help="untimed runs before them (default 2)")
     p.add_argument("--quick", action="store_true",
                    help="a fast smoke run: batch 1 (2 for models), short peak/bandwidth probes, 1 warm-up run")
@@ -532,7 +539,7 @@ def _run(args, threads, torch, out):
         if args.plot:
             title = "cnncore %s, %s, isa %s, %d threads, %s" % (
                 report_version(), _cpu_model(), get_isa(), threads, datetime.date.today().isoformat())
-            paths = [plot_roofline(results, peak, bw, args.plot + "_roofline.png", title)]
+            paths = [plot_roofline(results, peak, bw, args.plot + "_roofline.png", title, peaks.get(1))]
             if any(r.get("torch_ratio") for r in results):
                 paths.append(plot_vs(results, "torch_ratio", "PyTorch", args.plot + "_vs_torch.png", title))
             elif any(r.get("numpy_ratio") for r in results):
