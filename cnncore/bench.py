@@ -442,16 +442,20 @@ def _parse(argv):
     return args
 
 
+def _threads(n):
+    return "%d thread%s" % (n, "" if n == 1 else "s")
+
+
 def _header(args, peaks, bws, torch, out):
     import cnncore
 
     threads = get_num_threads()
-    print("cnncore %s bench, %s: %s (%d logical CPUs), isa %s, %d threads" % (
+    print("cnncore %s bench, %s: %s (%d logical CPUs), isa %s, %s" % (
         cnncore.__version__, datetime.date.today().isoformat(), _cpu_model(), os.cpu_count() or 0,
-        get_isa(), threads), file=out)
+        get_isa(), _threads(threads)), file=out)
     print("FMA peak (%s, C probe): %s; memory bandwidth (NumPy copy): %s" % (
-        get_isa(), ", ".join("%d thread%s %.1f GFLOP/s" % (t, "s" if t > 1 else "", v) for t, v in peaks.items()),
-        ", ".join("%d thread%s %.1f GB/s" % (t, "s" if t > 1 else "", v) for t, v in bws.items())), file=out)
+        get_isa(), ", ".join("%s %.1f GFLOP/s" % (_threads(t), v) for t, v in peaks.items()),
+        ", ".join("%s %.1f GB/s" % (_threads(t), v) for t, v in bws.items())), file=out)
     if threads > 1 and 1 in peaks and peaks[threads] < 0.75 * threads * peaks[1]:
         print("warning: the %d-thread peak is only %.1fx the 1-thread peak: other processes are using the "
               "cores, and the timings below will be noisy" % (threads, peaks[threads] / peaks[1]), file=out)
@@ -459,8 +463,8 @@ def _header(args, peaks, bws, torch, out):
         if torch is None:
             print("PyTorch is not installed: no comparison (pip install 'cnncore[bench]')", file=out)
         else:
-            print("PyTorch %s on %d threads; numpy %s; ratios are their time / cnncore's (> 1: cnncore faster)"
-                  % (torch.__version__, torch.get_num_threads(), np.__version__), file=out)
+            print("PyTorch %s on %s; numpy %s; ratios are their time / cnncore's (> 1: cnncore faster)"
+                  % (torch.__version__, _threads(torch.get_num_threads()), np.__version__), file=out)
 
 
 def main(argv=None, out=None):
@@ -537,8 +541,8 @@ def _run(args, threads, torch, out):
                 print("geometric mean of %s time / cnncore time: %s" % (
                     label, ", ".join("%s %.2fx" % kv for kv in s.items())), file=out)
         if args.plot:
-            title = "cnncore %s, %s, isa %s, %d threads, %s" % (
-                report_version(), _cpu_model(), get_isa(), threads, datetime.date.today().isoformat())
+            title = "cnncore %s, %s, isa %s, %s, %s" % (
+                report_version(), _cpu_model(), get_isa(), _threads(threads), datetime.date.today().isoformat())
             paths = [plot_roofline(results, peak, bw, args.plot + "_roofline.png", title, peaks.get(1))]
             if any(r.get("torch_ratio") for r in results):
                 paths.append(plot_vs(results, "torch_ratio", "PyTorch", args.plot + "_vs_torch.png", title))

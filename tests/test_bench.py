@@ -58,16 +58,16 @@ def test_cli_models_and_list():
     assert all(s.name in listed for s in _bench_suite.SUITE)
 
 
-def test_cli_as_a_process_and_console_script():
+def test_cli_as_a_process_and_console_script(tmp_path):
     tomllib = pytest.importorskip("tomllib")
     with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
         project = tomllib.load(f)["project"]
     assert project["scripts"]["cnncore-bench"] == "cnncore.bench:main"
     assert "torch" not in " ".join(project["dependencies"])  # optional, never a dependency
     assert any(d.startswith("torch==") for d in project["optional-dependencies"]["bench"])
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # the cnncore this interpreter imports (the installed one, not necessarily the source tree's)
     p = subprocess.run([sys.executable, "-m", "cnncore", "bench"] + FAST + ["--case", "global avgpool"],
-                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+                       capture_output=True, text=True, cwd=str(tmp_path), timeout=120)
     assert p.returncode == 0, p.stderr
     assert "r18 global avgpool 512 @7" in p.stdout
 
