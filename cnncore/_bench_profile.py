@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from . import _random, models, optim
+from .bench import NOISY_CORES, OtherLoad
 from .nn.loss import CrossEntropyLoss
 
 # default input image (C, H, W) per model
@@ -84,10 +85,14 @@ def _median(xs):
     return statistics.median(xs) if xs else 0.0
 
 
-def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=None, model=None):
+def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=None, model=None, retries=2):
     """Profile `steps` training steps of model `name` (after `warmup` untimed ones) on random
     images of shape `image` (default: the model's usual input) at `batch`. model: an instance to
     profile instead of a new cnncore.models.get_model(name) (its weights are trained).
+
+    Steps during which other processes kept the cores busy (bench.OtherLoad) do not count: up to
+    steps * (1 + retries) steps run to collect `steps` undisturbed ones; if fewer than
+    min(steps, 3) are undisturbed, all steps count and the result says disturbed=True.
 
     Returns a dict: model, batch, image, steps, step_ms (median), layers (one dict per leaf layer
     that ran, in execution order: name, type, in/out shape, fwd_ms, bwd_ms (medians), share (of
@@ -113,12 +118,14 @@ def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=
 
     recs = [_LayerTimes(n, m) for n, m in model.named_modules() if not m._modules and n]
     counter = itertools.count()
-    step_t, loss_t, opt_t, outside_t = [], [], [], []
+    step_t, loss_t, opt_t, outside_t, others = [], [], [], [], []
     for r in recs:
         _wrap(r, counter)
     try:
-        for i in range(warmup + steps):
+        i = 0
+        while True:
             record = i >= warmup
+            load = OtherLoad().__enter__()
             t0 = time.perf_counter()
             opt.zero_grad()
             t1 = time.perf_counter()
@@ -133,7 +140,9 @@ def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=
             t4 = time.perf_counter()
             opt.step()
             t5 = time.perf_counter()
+            load.__exit__(None, None, None)
             if record:
+                others.append(load.cores)
                 step_t.append(t5 - t0)
                 loss_t.append(t3 - t2)
                 opt_t.append((t1 - t0) + (t5 - t4))
@@ -143,10 +152,25 @@ def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=
                 r.end_step(record)
             if progress is not None:
                 progress(1)
+            i += 1
+            clean = sum(1 for c in others if c is None or c <= NOISY_CORES)
+            if len(others) >= steps and (clean >= steps or len(others) >= steps * (1 + retries)):
+                break
     finally:
         for r in recs:
             _unwrap(r)
 
+    keep = [k for k, c in enumerate(others) if c is None or c <= NOISY_CORES]
+    disturbed = len(keep) < min(steps, 3)
+    if disturbed:
+        keep = list(range(len(others)))
+
+    def pick(xs):
+        return [xs[k] for k in keep]
+
+    step_t, loss_t, opt_t, outside_t = pick(step_t), pick(loss_t), pick(opt_t), pick(outside_t)
+    for r in recs:
+        r.fwd, r.bwd = pick(r.fwd), pick(r.bwd)
     step = _median(step_t)
     layers = []
     for r in sorted((r for r in recs if r.order is not None), key=lambda r: r.order):
@@ -172,7 +196,8 @@ def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=
     for r in layers:
         r["share"] = (r["fwd_ms"] + r["bwd_ms"]) / base
     return {
-        "model": name, "batch": batch, "image": list(image), "steps": steps, "step_ms": 1e3 * step,
+        "model": name, "batch": batch, "image": list(image), "steps": len(keep), "steps_run": len(others),
+        "disturbed": disturbed, "others_cores": [c for c in others], "step_ms": 1e3 * step,
         "step_ms_all": [1e3 * t for t in step_t], "images_per_s": batch / step if step else None,
         "layers": layers, "loss_ms": loss_ms, "loss_share": loss_ms / base,
         "optimizer_ms": opt_ms, "optimizer_share": opt_ms / base,
@@ -186,9 +211,12 @@ def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=
 def format_profile(p, top=5):
     """The profile as text lines (a table, then the top layers by share)."""
     w = max([len(r["name"]) for r in p["layers"]] + [24])
-    lines = ["training step of %s, batch %d, %s images: %.1f ms/step median of %d (%.0f images/s)"
-             % (p["model"], p["batch"], "x".join(map(str, p["image"])), p["step_ms"], p["steps"],
-                p["images_per_s"] or 0)]
+    lines = ["training step of %s, batch %d, %s images: %.1f ms/step, median of %d undisturbed steps of %d "
+             "(%.0f images/s)" % (p["model"], p["batch"], "x".join(map(str, p["image"])), p["step_ms"],
+                                  p["steps"], p["steps_run"], p["images_per_s"] or 0)]
+    if p.get("disturbed"):
+        lines.append("warning: other processes kept the cores busy during most steps: these times are not "
+                     "cnncore's alone")
     head = "%-*s %-22s %-16s %9s %9s %7s %9s %6s %9s %6s" % (
         w, "layer", "type", "output", "fwd ms", "bwd ms", "share", "fwd GF/s", "%peak", "bwd GF/s", "%peak")
     lines += [head, "-" * len(head)]

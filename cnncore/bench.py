@@ -109,6 +109,68 @@ def time_blocks(fns, repeats, warmup=2):
     return times
 
 
+class OtherLoad:
+    """How much CPU other processes took while a block ran: `with OtherLoad() as load: ...`, then
+    load.cores is their average number of busy cores over the block's wall time (None where
+    /proc/stat is missing, i.e. not Linux).
+
+    The machine's busy time (/proc/stat, all CPUs) minus this process's own CPU time (getrusage:
+    all its threads, OpenMP's and BLAS's included). On a shared machine a kernel split over all
+    cores waits at every barrier for the thread the scheduler took away, often a whole time slice
+    (4 ms): a block during which others were busy is not a measurement of cnncore."""
+
+    def __enter__(self):
+        self._t0, self._s0, self._w0 = _machine_busy(), _self_cpu(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        t1, s1 = _machine_busy(), _self_cpu()
+        self.seconds = time.perf_counter() - self._w0
+        self.cores = None
+        if t1 is not None and self._t0 is not None and self.seconds > 0:
+            others = (t1 - self._t0) - (s1 - self._s0)
+            # /proc/stat counts in ticks of 1/CLK_TCK s per CPU: below a few ticks is rounding
+            self.cores = max(0.0, others - 2.0 / _CLK_TCK) / self.seconds
+        return False
+
+
+try:
+    _CLK_TCK = os.sysconf("SC_CLK_TCK")
+except (AttributeError, ValueError, OSError):
+    _CLK_TCK = 100
+
+
+def _machine_busy():
+    """Busy CPU seconds of the whole machine since boot (None without /proc/stat)."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return (sum(v) - v[3] - v[4]) / _CLK_TCK  # all but idle and iowait
+
+
+def _self_cpu():
+    try:
+        import resource
+    except ImportError:
+        return 0.0
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _wait_quiet(limit, threshold, window=0.5):
+    """Wait (up to `limit` seconds) until others keep fewer than `threshold` cores busy over a
+    `window`."""
+    end = time.perf_counter() + limit
+    while time.perf_counter() < end:
+        with OtherLoad() as load:
+            time.sleep(window)
+        if load.cores is None or load.cores < threshold:
+            return True
+    return False
+
+
 # ----------------------------------------------------------------------------- environment ---
 
 def _cpu_model():
@@ -184,29 +246,44 @@ def format_row(r):
         _fmt(r["numpy_ratio"], "%.2fx", 7), _fmt(r["torch_ms"], "%.3f", 9), _fmt(r["torch_ratio"], "%.2fx", 8))
 
 
-def _measure(row, repeats, warmup, threads):
-    fns, names = [row.cnncore], ["cnncore"]
-    if row.numpy is not None:
-        fns.append(row.numpy)
-        names.append("numpy")
-    if row.torch is not None:
-        fns.append(row.torch)
-        names.append("torch")
+NOISY_CORES = 0.1  # others' average busy cores above which a block is measured again
+
+
+def _measure(row, repeats, warmup, threads, retries=2, wait=10.0):
+    """{impl: (times in seconds, others' busy cores during them)} for cnncore, numpy, torch. A
+    block during which other processes kept more than NOISY_CORES busy is measured again (after
+    waiting up to `wait` s for them to calm down), up to `retries` times; the least disturbed
+    block is kept."""
+    impls = [("cnncore", row.cnncore), ("numpy", row.numpy), ("torch", row.torch)]
     out = {}
-    for name, f in zip(names, fns):
-        if name == "numpy":
-            with _blas_limit(threads):
-                out[name] = time_blocks([f], repeats, warmup)[0]
-        else:
-            out[name] = time_blocks([f], repeats, warmup)[0]
+    for name, f in impls:
+        if f is None:
+            continue
+        best = None
+        for attempt in range(retries + 1):
+            if attempt:
+                _wait_quiet(wait, NOISY_CORES)
+            with OtherLoad() as load:
+                if name == "numpy":
+                    with _blas_limit(threads):
+                        ts = time_blocks([f], repeats, warmup)[0]
+                else:
+                    ts = time_blocks([f], repeats, warmup)[0]
+            cores = load.cores
+            if best is None or (cores is not None and cores < best[1]):
+                best = (ts, cores)
+            if cores is None or cores <= NOISY_CORES:
+                break
+        out[name] = best
     return out
 
 
 def run_suite(specs, batch=None, repeats=10, warmup=2, with_numpy=True, torch=None, peak=None,
-              bandwidth=None, out=sys.stdout, progress=True):
+              bandwidth=None, out=sys.stdout, progress=True, retries=2):
     """Run the specs (see cnncore._bench_suite); returns one result dict per row. batch: None for
     each case's own, an int for all, or a callable(spec) -> int. Rows are printed to `out` as they
-    finish, under a progress bar on stderr."""
+    finish, under a progress bar on stderr; a '!' after a row marks a measurement other processes
+    disturbed even after `retries` new attempts (see _measure)."""
     from tqdm import tqdm
 
     threads = get_num_threads()
@@ -229,7 +306,8 @@ def run_suite(specs, batch=None, repeats=10, warmup=2, with_numpy=True, torch=No
             bar.set_postfix_str(spec.name)
             rows = spec.build(b, with_numpy, torch)
             for row in rows:
-                times = _measure(row, repeats, warmup, threads)
+                meas = _measure(row, repeats, warmup, threads, retries)
+                times = {k: v[0] for k, v in meas.items()}
                 ms = 1e3 * statistics.median(times["cnncore"])
                 np_ms = 1e3 * statistics.median(times["numpy"]) if "numpy" in times else None
                 t_ms = 1e3 * statistics.median(times["torch"]) if "torch" in times else None
@@ -243,11 +321,13 @@ def run_suite(specs, batch=None, repeats=10, warmup=2, with_numpy=True, torch=No
                      "torch_ms": t_ms, "torch_ratio": _ratio(t_ms, ms)}
                 if "torch" in times:
                     r["torch_ms_all"] = [1e3 * t for t in times["torch"]]
+                r["others_cores"] = {k: v[1] for k, v in meas.items()}
+                r["disturbed"] = any(v[1] is not None and v[1] > NOISY_CORES for v in meas.values())
                 results.append(r)
                 if row.group != group:
                     group = row.group
                     bar.write("[%s]" % group, file=out)
-                bar.write(format_row(r), file=out)
+                bar.write(format_row(r) + (" !" if r["disturbed"] else ""), file=out)
                 bar.update(1)
             del rows
     finally:
@@ -385,8 +465,13 @@ def build_parser():
                    help="cap the ISA level (as CNNCORE_ISA)")
     p.add_argument("--repeats", type=_positive, default=10, help="timed runs per measurement, or profiled steps (default 10)")
     p.add_argument("--warmup", type=_nonnegative, default=2, help="untimed runs before them (default 2)")
+    p.add_argument("--retries", type=_nonnegative, default=2,
+                   help="measure a block again (after waiting up to 10 s for quiet) when other processes kept "
+                        "the cores busy during it, up to this many times (default 2; rows still disturbed "
+                        "are marked '!')")
     p.add_argument("--quick", action="store_true",
-                   help="a fast smoke run: batch 1 (2 for models), short peak/bandwidth probes, 1 warm-up run")
+                   help="a fast smoke run: batch 1 (2 for models), short peak/bandwidth probes, 1 warm-up run, "
+                        "no retries")
     p.add_argument("--no-numpy", action="store_true", help="skip the NumPy baseline")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     p.add_argument("--profile", default=None, metavar="MODEL[,MODEL]",
@@ -439,6 +524,8 @@ def _parse(argv):
             parser.error(str(exc))
     if args.quick and not any(a.startswith("--warmup") for a in argv):
         args.warmup = 1
+    if args.quick and not any(a.startswith("--retries") for a in argv):
+        args.retries = 0
     return args
 
 
@@ -496,7 +583,16 @@ def _run(args, threads, torch, out):
 
     quick = args.quick
     counts = sorted({1, threads})
-    peaks = {t: measure_fma_peak(t, seconds=0.02 if quick else 0.2, repeats=1 if quick else 5) for t in counts}
+    peaks = {}
+    for t in counts:  # the best of the attempts: a peak is only ever underestimated
+        for attempt in range(args.retries + 1):
+            if attempt:
+                _wait_quiet(10.0, NOISY_CORES)
+            with OtherLoad() as load:
+                v = measure_fma_peak(t, seconds=0.02 if quick else 0.2, repeats=1 if quick else 5)
+            peaks[t] = max(peaks.get(t, 0.0), v)
+            if load.cores is None or load.cores <= NOISY_CORES:
+                break
     bws = {t: measure_bandwidth(t, nbytes=(16 << 20) if quick else (256 << 20), repeats=1 if quick else 5)
            for t in counts}
     peak, bw = peaks[threads], bws[threads]
@@ -510,7 +606,8 @@ def _run(args, threads, torch, out):
         "bandwidth_gbs": {str(t): v for t, v in bws.items()},
         "bandwidth_method": "NumPy copy of %d MB split over the threads, (read + write) bytes / time, best of runs"
                             % ((16 if quick else 256)),
-        "repeats": args.repeats, "warmup": args.warmup,
+        "repeats": args.repeats, "warmup": args.warmup, "retries": args.retries,
+        "noisy_cores_threshold": NOISY_CORES,
         "versions": {"cnncore": report_version(), "numpy": np.__version__,
                      "torch": None if torch is None else torch.__version__, "python": platform.python_version()},
     }
@@ -523,7 +620,7 @@ def _run(args, threads, torch, out):
             with tqdm(total=args.warmup + args.repeats, desc="profile %s" % name, file=sys.stderr,
                       disable=args.no_progress, leave=False) as bar:
                 p = _bench_profile.profile(name, batch, steps=args.repeats, warmup=args.warmup, peak=peak,
-                                           progress=bar.update)
+                                           progress=bar.update, retries=args.retries)
             print("", file=out)
             print("\n".join(_bench_profile.format_profile(p)), file=out)
             report["profiles"].append(p)
@@ -532,8 +629,13 @@ def _run(args, threads, torch, out):
         if quick and batch is None:  # batch-norm in training needs more than one image per batch
             batch = lambda spec: 2 if spec.group == "models" else 1  # noqa: E731
         results = run_suite(specs, batch, args.repeats, args.warmup, not args.no_numpy, torch, peak, bw, out,
-                            not args.no_progress)
+                            not args.no_progress, args.retries)
         report["results"] = results
+        disturbed = sum(1 for r in results if r["disturbed"])
+        report["disturbed_rows"] = disturbed
+        if disturbed:
+            print("%d of %d rows (marked !) were disturbed by other processes even after %d retries: their "
+                  "times are not cnncore's alone" % (disturbed, len(results), args.retries), file=out)
         for key, label in (("torch_ratio", "PyTorch"), ("numpy_ratio", "NumPy")):
             s = summarize_ratios(results, key)
             if s:

@@ -34,7 +34,7 @@ def test_cli_tiny_run_writes_json(tmp_path):
     assert "GFLOP/s" in text and "seed conv2" in text and "FMA peak" in text
     report = json.loads(path.read_text())
     for key in ("date", "command", "machine", "isa", "threads", "peak_gflops", "bandwidth_gbs",
-                "bandwidth_method", "versions", "results", "repeats"):
+                "bandwidth_method", "versions", "results", "repeats", "retries", "disturbed_rows"):
         assert key in report, key
     assert report["isa"] == cnncore.get_isa()
     assert report["threads"] == cnncore.get_num_threads()
@@ -49,6 +49,7 @@ def test_cli_tiny_run_writes_json(tmp_path):
         assert r["batch"] == 1 and r["ms"] > 0 and r["gflops"] > 0 and r["pct_peak"] > 0
         assert r["numpy_ms"] > 0 and r["torch_ms"] is None and r["intensity"] > 0
         assert len(r["ms_all"]) == 1
+        assert isinstance(r["disturbed"], bool) and set(r["others_cores"]) == {"cnncore", "numpy"}
 
 
 def test_cli_models_and_list():
@@ -131,6 +132,7 @@ def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, capsys):
     (["--threads", "-1"], "expected an integer >= 1"),
     (["--batch", "x"], "expected an integer >= 1"),
     (["--warmup", "-1"], "expected an integer >= 0"),
+    (["--retries", "x"], "expected an integer >= 0"),
     (["--isa", "sse2"], "invalid choice"),
     (["--profile", "vgg16"], "unknown model 'vgg16'"),
     (["--json", "/nonexistent-dir/b.json"], "does not exist"),
@@ -149,6 +151,13 @@ def test_bad_options_through_the_cnncore_command(capsys):
     with pytest.raises(SystemExit):
         main(["bench", "--ops", "nope"])
     assert "unknown op group" in capsys.readouterr().err
+
+
+def test_other_load_monitor():
+    with bench.OtherLoad() as load:
+        sum(range(100000))
+    assert load.seconds > 0
+    assert load.cores is None or load.cores >= 0  # None where there is no /proc/stat
 
 
 # ------------------------------------------------- what the suite times is the right work ---
