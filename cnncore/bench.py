@@ -249,11 +249,25 @@ def format_row(r):
 NOISY_CORES = 0.1  # others' average busy cores above which a block is measured again
 
 
-def _measure(row, repeats, warmup, threads, retries=2, wait=10.0):
+class _WaitBudget:
+    """Seconds left to wait for quiet over a whole run: on a machine that stays busy, retries
+    stop once it is spent instead of making the run last hours."""
+
+    def __init__(self, seconds):
+        self.left = seconds
+
+    def wait(self, limit):
+        t0 = time.perf_counter()
+        _wait_quiet(min(limit, self.left), NOISY_CORES)
+        self.left = max(0.0, self.left - (time.perf_counter() - t0))
+
+
+def _measure(row, repeats, warmup, threads, retries=2, budget=None, wait=10.0):
     """{impl: (times in seconds, others' busy cores during them)} for cnncore, numpy, torch. A
     block during which other processes kept more than NOISY_CORES busy is measured again (after
-    waiting up to `wait` s for them to calm down), up to `retries` times; the least disturbed
-    block is kept."""
+    waiting up to `wait` s, within `budget`, for them to calm down), up to `retries` times; the
+    least disturbed block is kept."""
+    budget = _WaitBudget(wait * retries) if budget is None else budget
     impls = [("cnncore", row.cnncore), ("numpy", row.numpy), ("torch", row.torch)]
     out = {}
     for name, f in impls:
@@ -262,7 +276,9 @@ def _measure(row, repeats, warmup, threads, retries=2, wait=10.0):
         best = None
         for attempt in range(retries + 1):
             if attempt:
-                _wait_quiet(wait, NOISY_CORES)
+                if budget.left <= 0:
+                    break
+                budget.wait(wait)
             with OtherLoad() as load:
                 if name == "numpy":
                     with _blas_limit(threads):
@@ -279,14 +295,16 @@ def _measure(row, repeats, warmup, threads, retries=2, wait=10.0):
 
 
 def run_suite(specs, batch=None, repeats=10, warmup=2, with_numpy=True, torch=None, peak=None,
-              bandwidth=None, out=sys.stdout, progress=True, retries=2):
+              bandwidth=None, out=sys.stdout, progress=True, retries=2, max_wait=120.0):
     """Run the specs (see cnncore._bench_suite); returns one result dict per row. batch: None for
     each case's own, an int for all, or a callable(spec) -> int. Rows are printed to `out` as they
     finish, under a progress bar on stderr; a '!' after a row marks a measurement other processes
-    disturbed even after `retries` new attempts (see _measure)."""
+    disturbed even after `retries` new attempts (see _measure; the waits for quiet before them
+    add up to at most `max_wait` seconds per run)."""
     from tqdm import tqdm
 
     threads = get_num_threads()
+    budget = _WaitBudget(max_wait)
     jobs, seen = [], set()
     for spec in specs:
         b = spec.batch if batch is None else batch(spec) if callable(batch) else batch
@@ -306,7 +324,7 @@ def run_suite(specs, batch=None, repeats=10, warmup=2, with_numpy=True, torch=No
             bar.set_postfix_str(spec.name)
             rows = spec.build(b, with_numpy, torch)
             for row in rows:
-                meas = _measure(row, repeats, warmup, threads, retries)
+                meas = _measure(row, repeats, warmup, threads, retries, budget)
                 times = {k: v[0] for k, v in meas.items()}
                 ms = 1e3 * statistics.median(times["cnncore"])
                 np_ms = 1e3 * statistics.median(times["numpy"]) if "numpy" in times else None
@@ -466,9 +484,9 @@ def build_parser():
     p.add_argument("--repeats", type=_positive, default=10, help="timed runs per measurement, or profiled steps (default 10)")
     p.add_argument("--warmup", type=_nonnegative, default=2, help="untimed runs before them (default 2)")
     p.add_argument("--retries", type=_nonnegative, default=2,
-                   help="measure a block again (after waiting up to 10 s for quiet) when other processes kept "
-                        "the cores busy during it, up to this many times (default 2; rows still disturbed "
-                        "are marked '!')")
+                   help="measure a block again (after waiting up to 10 s for quiet, 120 s in all per run) "
+                        "when other processes kept the cores busy during it, up to this many times "
+                        "(default 2; rows still disturbed are marked '!')")
     p.add_argument("--quick", action="store_true",
                    help="a fast smoke run: batch 1 (2 for models), short peak/bandwidth probes, 1 warm-up run, "
                         "no retries")
