@@ -88,16 +88,43 @@ def measure_bandwidth(threads=1, nbytes=256 << 20, repeats=5):
     return best
 
 
+def settle(max_wait=2.0, window=0.02):
+    """Wait until this process's idle threads stop spinning: until it uses under 10% of a CPU
+    over a `window` (at most `max_wait` seconds). Returns the seconds waited.
+
+    After a call, OpenMP's and the BLAS's worker threads keep spinning for a while (OpenBLAS's
+    for about 0.15 s here), and whatever runs next on the same cores shares them: measured here,
+    cnncore's 0.7 ms linear forward took 8 ms right after NumPy's matmul, 0.7 ms after this wait."""
+    try:
+        import resource
+    except ImportError:
+        return 0.0
+
+    def cpu():
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < max_wait:
+        c0 = cpu()
+        time.sleep(window)
+        if cpu() - c0 < 0.1 * window:
+            break
+    return time.perf_counter() - t0
+
+
 def time_blocks(fns, repeats, warmup=2):
-    """Time each callable in a block of its own (warm-up, then `repeats` runs); returns each one's
-    list of times in seconds.
+    """Time each callable in a block of its own (settle, warm-up, then `repeats` runs); returns
+    each one's list of times in seconds.
 
     Not interleaved A B A B: the thread pools of OpenMP and of NumPy's BLAS spin for a while after
     each call, and alternating them makes each one's idle spinners steal the cores from the other
-    (measured here: cnncore 2.5x slower when interleaved with NumPy's matmul).
+    (measured here: cnncore 2.5x slower when interleaved with NumPy's matmul). For the same
+    reason each block starts once the previous one's threads have gone quiet (settle).
     """
     times = []
     for f in fns:
+        settle()
         for _ in range(warmup):
             f()
         ts = []
