@@ -193,9 +193,15 @@ def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=
     # to at most 100%.
     parts = sum(r["fwd_ms"] + r["bwd_ms"] for r in layers) + loss_ms + opt_ms + outside
     base = max(1e3 * step, parts) or 1.0
+    by_type = {}
     for r in layers:
         r["share"] = (r["fwd_ms"] + r["bwd_ms"]) / base
+        t = by_type.setdefault(r["type"], {"count": 0, "fwd_ms": 0.0, "bwd_ms": 0.0, "share": 0.0})
+        t["count"] += 1
+        for k in ("fwd_ms", "bwd_ms", "share"):
+            t[k] += r[k]
     return {
+        "by_type": by_type,
         "model": name, "batch": batch, "image": list(image), "steps": len(keep), "steps_run": len(others),
         "disturbed": disturbed, "others_cores": [c for c in others], "step_ms": 1e3 * step,
         "step_ms_all": [1e3 * t for t in step_t], "images_per_s": batch / step if step else None,
@@ -236,6 +242,9 @@ def format_profile(p, top=5):
     lines.append("%-*s %9.3f ms" % (w + 40, "sum of the parts' medians", p["parts_ms"]))
     lines.append("%-*s %9.3f ms" % (w + 40, "step (median)", p["step_ms"]))
     lines.append("conv + linear layers: %.1f%% of the step" % (100 * p["conv_linear_share"]))
+    kinds = sorted(p["by_type"].items(), key=lambda kv: -kv[1]["share"])
+    lines.append("by type: %s" % ", ".join("%s x%d %.1f%% (fwd %.1f + bwd %.1f ms)" % (
+        k, v["count"], 100 * v["share"], v["fwd_ms"], v["bwd_ms"]) for k, v in kinds if v["share"] >= 0.005))
     ranked = sorted(p["layers"], key=lambda r: -r["share"])[:top]
     lines.append("top %d: %s" % (len(ranked), ", ".join("%s %s %.1f%%" % (r["name"], r["type"], 100 * r["share"])
                                                       for r in ranked)))

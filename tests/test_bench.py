@@ -85,6 +85,8 @@ def test_profile_tiny_model(tmp_path):
     assert p["layers"][0]["type"] == "Conv2d+ReLU"
     total = sum(r["share"] for r in p["layers"]) + p["loss_share"] + p["optimizer_share"] + p["outside_share"]
     assert 0 < total <= 1 + 1e-9
+    assert abs(sum(t["share"] for t in p["by_type"].values()) - sum(r["share"] for r in p["layers"])) < 1e-9
+    assert "by type:" in text
     assert all(r["fwd_ms"] >= 0 and r["bwd_ms"] >= 0 for r in p["layers"])
     convs = [r for r in p["layers"] if r["type"].startswith("Conv2d")]
     assert len(convs) == 2 and all(r["fwd_gflops"] > 0 and r["fwd_pct_peak"] > 0 for r in convs)
