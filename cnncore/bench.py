@@ -624,7 +624,7 @@ def main(argv=None, out=None):
 
 
 def _run(args, threads, torch, out):
-    from . import _bench_profile, _bench_suite
+    from . import _bench_profile
 
     quick = args.quick
     counts = sorted({1, threads})

@@ -14,7 +14,7 @@ import pytest
 import cnncore
 from cnncore import _bench_profile, _bench_suite, bench, models
 from cnncore import functional as F
-from cnncore.functional import PackedConv, conv2d_backward_blocked, conv2d_blocked, from_blocked, to_blocked
+from cnncore.functional import PackedConv, conv2d_backward_blocked, conv2d_blocked, to_blocked
 from cnncore.functional import _linear as L
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
