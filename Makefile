@@ -33,9 +33,17 @@ test: build
 info: build
 	$(PY) -m cnncore info
 
-bench: build
+# The benchmarks with PyTorch beside cnncore: installs the optional `bench` extra (torch, CPU
+# build, pinned; matplotlib) into the venv once, runs the suite (results in bench.json, charts
+# docs/bench_roofline.png and docs/bench_vs_torch.png) and the per-layer training-step profiles.
+$(VENV)/.bench-ready: $(VENV)/.ready
+	$(PIP) install -q --no-build-isolation -e '.[bench]'
+	touch $@
+
+bench: build $(VENV)/.bench-ready
 	$(PY) -m cnncore info
-	$(PY) -m cnncore bench
+	$(PY) -m cnncore bench --json bench.json --plot docs/bench
+	$(PY) -m cnncore bench --profile seed_cnn,resnet20 --json bench-profile.json
 
 # A manylinux wheel with libgomp vendored (auditwheel), and its test: install it into a fresh
 # virtual environment and run the suite from outside the source tree against the installed package.

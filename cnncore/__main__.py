@@ -56,8 +56,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="cnncore", description="cnncore command line")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="print version, ISA levels, threads, OpenMP runtime and kernels")
-    sub.add_parser("bench", help="measure the FMA peak and convolution speed (see bench --help)",
-                   add_help=False)
+    sub.add_parser("bench", help="speed of layers and models beside the FMA peak, NumPy and PyTorch; "
+                                 "per-layer profiles (see bench --help)", add_help=False)
     t = sub.add_parser("train", help="train a model on a dataset and report accuracy and speed")
     t.add_argument("--model", default="seed_cnn", help="seed_cnn, lenet5, resnet20, resnet18, resnet50, mobilenet_v2")
     t.add_argument("--dataset", default="digits", choices=["digits", "mnist", "cifar10"])

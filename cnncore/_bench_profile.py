@@ -1,0 +1,251 @@
+"""Per-layer profile of a training step, for `python -m cnncore bench --profile MODEL`.
+
+Each leaf layer instance of the model (a Module without children) gets its forward and backward
+methods wrapped with timers for the duration of the profile, as instance attributes that shadow
+the class's methods; they are removed afterwards. The wrappers see the calls the containers make:
+Sequential calls `conv.forward(x, relu=True)` / `bn.forward(x, relu=True)` for a fused
+Conv2d+ReLU / BatchNorm2d+ReLU pair (the ReLU module itself is then never called), and the
+residual blocks call `bn.forward(x, residual=r)` (BatchNorm2d+add+ReLU).
+
+The step also runs the loss and the optimizer (timed as their own rows); what is left, the step
+time minus everything timed, is spent outside the layers: Python glue in containers and blocks,
+the residual adds of blocks, the NCHW <-> blocked reorders at the model's edges, allocation.
+"""
+import statistics
+import time
+
+import numpy as np
+
+from . import _random, models, optim
+from .bench import NOISY_CORES, OtherLoad
+from .nn.loss import CrossEntropyLoss
+
+# default input image (C, H, W) per model
+IMAGES = {"seed_cnn": (3, 32, 32), "resnet20": (3, 32, 32), "lenet5": (1, 28, 28),
+          "resnet18": (3, 224, 224), "resnet50": (3, 224, 224), "mobilenet_v2": (3, 224, 224)}
+CLASSES = {"resnet18": 1000, "resnet50": 1000, "mobilenet_v2": 1000}
+
+
+class _LayerTimes:
+    def __init__(self, name, module):
+        self.name, self.module = name, module
+        self.kind = type(module).__name__
+        self.in_shape = self.out_shape = None
+        self.input_grad = True
+        self.fwd_calls = self.bwd_calls = 0
+        self.fwd_now = self.bwd_now = 0.0
+        self.fwd, self.bwd = [], []  # seconds per recorded step
+        self.order = None
+
+    def end_step(self, record):
+        if record:
+            self.fwd.append(self.fwd_now)
+            self.bwd.append(self.bwd_now)
+        self.fwd_now = self.bwd_now = 0.0
+
+
+def _wrap(rec, counter):
+    m = rec.module
+    fwd, bwd = m.forward, m.backward
+
+    def forward(*args, **kwargs):
+        t0 = time.perf_counter()
+        out = fwd(*args, **kwargs)
+        rec.fwd_now += time.perf_counter() - t0
+        if rec.order is None:
+            rec.order = next(counter)
+            if kwargs.get("residual") is not None:
+                rec.kind += "+add+ReLU"
+            elif kwargs.get("relu"):
+                rec.kind += "+ReLU"
+            rec.in_shape = tuple(getattr(args[0], "shape", ()))
+            rec.out_shape = tuple(getattr(out, "shape", ()))
+        rec.fwd_calls += 1
+        return out
+
+    def backward(*args, **kwargs):
+        t0 = time.perf_counter()
+        out = bwd(*args, **kwargs)
+        rec.bwd_now += time.perf_counter() - t0
+        rec.input_grad = kwargs.get("input_grad", True)
+        rec.bwd_calls += 1
+        return out
+
+    # functions are plain attributes for Module.__setattr__: they land in the instance __dict__
+    m.forward = forward
+    m.backward = backward
+
+
+def _unwrap(rec):
+    rec.module.__dict__.pop("forward", None)
+    rec.module.__dict__.pop("backward", None)
+
+
+def _median(xs):
+    return statistics.median(xs) if xs else 0.0
+
+
+def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=None, model=None, retries=2):
+    """Profile `steps` training steps of model `name` (after `warmup` untimed ones) on random
+    images of shape `image` (default: the model's usual input) at `batch`. model: an instance to
+    profile instead of a new cnncore.models.get_model(name) (its weights are trained).
+
+    Steps during which other processes kept the cores busy (bench.OtherLoad) do not count: up to
+    steps * (1 + retries) steps run to collect `steps` undisturbed ones; if fewer than
+    min(steps, 3) are undisturbed, all steps count and the result says disturbed=True.
+
+    Returns a dict: model, batch, image, steps, step_ms (median), layers (one dict per leaf layer
+    that ran, in execution order: name, type, in/out shape, fwd_ms, bwd_ms (medians), share (of
+    the step), and for Conv2d/Linear flops and GFLOP/s, % of `peak`), loss_ms, optimizer_ms,
+    outside_ms (step minus everything timed, >= 0) and their shares. The shares sum to <= 1.
+    progress: an optional callable(n) called after each step.
+    """
+    import itertools
+
+    if model is None and name not in models.MODELS:
+        raise ValueError("model: expected one of %s, got %r" % (", ".join(sorted(models.MODELS)), name))
+    image = tuple(image or IMAGES.get(name, (3, 32, 32)))
+    classes = CLASSES.get(name, 10)
+    _random.manual_seed(0)
+    if model is None:
+        model = models.get_model(name, num_classes=classes, in_channels=image[0])
+    model.train()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch,) + image, dtype=np.float32)
+    labels = None  # drawn after the first forward, from the number of logits
+    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    crit = CrossEntropyLoss()
+
+    recs = [_LayerTimes(n, m) for n, m in model.named_modules() if not m._modules and n]
+    counter = itertools.count()
+    step_t, loss_t, opt_t, outside_t, others = [], [], [], [], []
+    for r in recs:
+        _wrap(r, counter)
+    try:
+        i = 0
+        while True:
+            record = i >= warmup
+            load = OtherLoad().__enter__()
+            t0 = time.perf_counter()
+            opt.zero_grad()
+            t1 = time.perf_counter()
+            logits = model(x)
+            if labels is None:
+                labels = rng.integers(0, logits.shape[1], batch)
+            t2 = time.perf_counter()
+            crit(logits, labels)
+            dlogits = crit.backward()
+            t3 = time.perf_counter()
+            model.backward(dlogits, input_grad=False)
+            t4 = time.perf_counter()
+            opt.step()
+            t5 = time.perf_counter()
+            load.__exit__(None, None, None)
+            if record:
+                others.append(load.cores)
+                step_t.append(t5 - t0)
+                loss_t.append(t3 - t2)
+                opt_t.append((t1 - t0) + (t5 - t4))
+                timed = loss_t[-1] + opt_t[-1] + sum(r.fwd_now + r.bwd_now for r in recs)
+                outside_t.append(max(0.0, step_t[-1] - timed))
+            for r in recs:
+                r.end_step(record)
+            if progress is not None:
+                progress(1)
+            i += 1
+            clean = sum(1 for c in others if c is None or c <= NOISY_CORES)
+            if len(others) >= steps and (clean >= steps or len(others) >= steps * (1 + retries)):
+                break
+    finally:
+        for r in recs:
+            _unwrap(r)
+
+    keep = [k for k, c in enumerate(others) if c is None or c <= NOISY_CORES]
+    disturbed = len(keep) < min(steps, 3)
+    if disturbed:
+        keep = list(range(len(others)))
+
+    def pick(xs):
+        return [xs[k] for k in keep]
+
+    step_t, loss_t, opt_t, outside_t = pick(step_t), pick(loss_t), pick(opt_t), pick(outside_t)
+    for r in recs:
+        r.fwd, r.bwd = pick(r.fwd), pick(r.bwd)
+    step = _median(step_t)
+    layers = []
+    for r in sorted((r for r in recs if r.order is not None), key=lambda r: r.order):
+        row = {"name": r.name, "type": r.kind, "in_shape": list(r.in_shape), "out_shape": list(r.out_shape),
+               "fwd_ms": 1e3 * _median(r.fwd), "bwd_ms": 1e3 * _median(r.bwd)}
+        if r.kind.split("+")[0] in ("Conv2d", "Linear") and hasattr(r.module, "flops"):
+            f = float(r.module.flops(r.in_shape, r.out_shape))
+            fb = f * (2 if r.input_grad else 1)  # backward-weights (+ backward-data)
+            row.update({"fwd_flops": f, "bwd_flops": fb})
+            for ps, fl in (("fwd", f), ("bwd", fb)):
+                t = row[ps + "_ms"] / 1e3
+                row[ps + "_gflops"] = fl / t / 1e9 if t > 0 else None
+                row[ps + "_pct_peak"] = (100 * row[ps + "_gflops"] / peak) if (peak and t > 0) else None
+        layers.append(row)
+    loss_ms, opt_ms, outside = 1e3 * _median(loss_t), 1e3 * _median(opt_t), 1e3 * _median(outside_t)
+    # Every part is a median over the steps, and so is the step time; on a quiet machine the parts
+    # add up to the step. Interruptions (other processes, a preempted OpenMP thread) land in
+    # random parts, which their medians drop and the median step may keep: shares are taken
+    # against the larger of the median step and the sum of the parts' medians, so they add up
+    # to at most 100%.
+    parts = sum(r["fwd_ms"] + r["bwd_ms"] for r in layers) + loss_ms + opt_ms + outside
+    base = max(1e3 * step, parts) or 1.0
+    by_type = {}
+    for r in layers:
+        r["share"] = (r["fwd_ms"] + r["bwd_ms"]) / base
+        t = by_type.setdefault(r["type"], {"count": 0, "fwd_ms": 0.0, "bwd_ms": 0.0, "share": 0.0})
+        t["count"] += 1
+        for k in ("fwd_ms", "bwd_ms", "share"):
+            t[k] += r[k]
+    return {
+        "by_type": by_type,
+        "model": name, "batch": batch, "image": list(image), "steps": len(keep), "steps_run": len(others),
+        "disturbed": disturbed, "others_cores": [c for c in others], "step_ms": 1e3 * step,
+        "step_ms_all": [1e3 * t for t in step_t], "images_per_s": batch / step if step else None,
+        "layers": layers, "loss_ms": loss_ms, "loss_share": loss_ms / base,
+        "optimizer_ms": opt_ms, "optimizer_share": opt_ms / base,
+        "outside_ms": outside, "outside_share": outside / base,
+        "outside_ms_all": [1e3 * t for t in outside_t], "parts_ms": parts,
+        "conv_linear_share": sum(r["share"] for r in layers if "fwd_flops" in r),
+        "peak_gflops": peak,
+    }
+
+
+def format_profile(p, top=5):
+    """The profile as text lines (a table, then the top layers by share)."""
+    w = max([len(r["name"]) for r in p["layers"]] + [24])
+    lines = ["training step of %s, batch %d, %s images: %.1f ms/step, median of %d undisturbed steps of %d "
+             "(%.0f images/s)" % (p["model"], p["batch"], "x".join(map(str, p["image"])), p["step_ms"],
+                                  p["steps"], p["steps_run"], p["images_per_s"] or 0)]
+    if p.get("disturbed"):
+        lines.append("warning: other processes kept the cores busy during most steps: these times are not "
+                     "cnncore's alone")
+    head = "%-*s %-22s %-16s %9s %9s %7s %9s %6s %9s %6s" % (
+        w, "layer", "type", "output", "fwd ms", "bwd ms", "share", "fwd GF/s", "%peak", "bwd GF/s", "%peak")
+    lines += [head, "-" * len(head)]
+
+    def num(v, fmt):
+        return fmt % v if v is not None else "-"
+
+    for r in p["layers"]:
+        lines.append("%-*s %-22s %-16s %9.3f %9.3f %6.1f%% %9s %6s %9s %6s" % (
+            w, r["name"], r["type"], "x".join(map(str, r["out_shape"][1:])), r["fwd_ms"], r["bwd_ms"],
+            100 * r["share"], num(r.get("fwd_gflops"), "%.1f"), num(r.get("fwd_pct_peak"), "%.0f%%"),
+            num(r.get("bwd_gflops"), "%.1f"), num(r.get("bwd_pct_peak"), "%.0f%%")))
+    lines.append("-" * len(head))
+    for label, key in (("loss (CrossEntropyLoss)", "loss"), ("optimizer (zero_grad + SGD step)", "optimizer"),
+                       ("outside layers (Python, reorders, adds, allocation)", "outside")):
+        lines.append("%-*s %9.3f ms %6.1f%%" % (w + 40, label, p[key + "_ms"], 100 * p[key + "_share"]))
+    lines.append("%-*s %9.3f ms" % (w + 40, "sum of the parts' medians", p["parts_ms"]))
+    lines.append("%-*s %9.3f ms" % (w + 40, "step (median)", p["step_ms"]))
+    lines.append("conv + linear layers: %.1f%% of the step" % (100 * p["conv_linear_share"]))
+    kinds = sorted(p["by_type"].items(), key=lambda kv: -kv[1]["share"])
+    lines.append("by type: %s" % ", ".join("%s x%d %.1f%% (fwd %.1f + bwd %.1f ms)" % (
+        k, v["count"], 100 * v["share"], v["fwd_ms"], v["bwd_ms"]) for k, v in kinds if v["share"] >= 0.005))
+    ranked = sorted(p["layers"], key=lambda r: -r["share"])[:top]
+    lines.append("top %d: %s" % (len(ranked), ", ".join("%s %s %.1f%%" % (r["name"], r["type"], 100 * r["share"])
+                                                      for r in ranked)))
+    return lines
