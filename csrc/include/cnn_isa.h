@@ -20,8 +20,8 @@ typedef struct {
     cnn_conv_bww_ukernel bww;
     const char* bww_name;
     size_t bww_max_lanes;
-    /* all-taps backward-weights for 3x3 layers with <= 3 input channels, or NULL */
-    int (*bww_small)(size_t, const float*, const float*, float*, const cnn_convbw_small_params*);
+    /* nine-taps-at-once backward-weights for layers with <= 3 input channels, or NULL */
+    int (*bww_small)(size_t, const float*, const float*, const cnn_convbw_small_params*);
 } cnn_conv_config;
 
 typedef struct {

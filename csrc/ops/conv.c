@@ -316,21 +316,24 @@ int cnn_conv2d_backward_data(const cnn_conv_desc* d, const float* dy, const floa
     return rc;
 }
 
-/* Backward weights of a 3x3 layer with at most 3 input channels (the first layer): one pass
- * over a padded copy of the input per output block and batch chunk, all taps in registers. The
- * batch is split into fixed chunks summed in chunk order, so the result does not depend on the
- * thread count. */
+/* Backward weights of a layer with at most 3 input channels (the first layer, 3x3 or a 7x7 stem):
+ * one pass over a padded copy of the input per output block, batch chunk and group of nine
+ * taps, those taps' accumulators in registers. The batch is split into fixed chunks summed in
+ * chunk order, so the result does not depend on the thread count. */
 static int backward_weights_small(const cnn_conv_desc* d, const float* x, const float* dy,
                                   float* dw_packed) {
-    const int64_t ocb = cnn_blocks(d->c_out);
+    const int64_t ocb = cnn_blocks(d->c_out), taps = d->kh * d->kw, groups9 = (taps + 8) / 9;
     int64_t hp, wp;
     float* xp = NULL;
     if (cnn_conv_pad_input(d, x, 1, &xp, &hp, &wp) != CNN_OK) return CNN_ENOMEM;
     const float* xs = xp ? xp : x;
     const int64_t chunk = 8, nchunks = (d->n + chunk - 1) / chunk;
-    float* partial = cnn_alloc((size_t)(ocb * nchunks * 9 * 256), sizeof(float));
+    /* per (output block, chunk): the taps' tiles, plus one scratch tile for padding taps */
+    const int64_t part = (taps + 1) * 256;
+    float* partial = cnn_alloc((size_t)(ocb * nchunks * part), sizeof(float));
     if (!partial) { cnn_free(xp); return CNN_ENOMEM; }
     cnn_convbw_small_params p;
+    memset(&p, 0, sizeof p);
     p.nrows = (size_t)d->oh;
     p.npix = (size_t)d->ow;
     p.x_batch_stride = (size_t)(hp * wp * CNN_BLOCK);
@@ -338,26 +341,30 @@ static int backward_weights_small(const cnn_conv_desc* d, const float* x, const 
     p.x_pix_stride = (size_t)(d->sw * CNN_BLOCK);
     p.dy_batch_stride = (size_t)(ocb * d->oh * d->ow * CNN_BLOCK);
     p.dy_row_stride = (size_t)(d->ow * CNN_BLOCK);
-    for (int64_t k = 0; k < 9; k++)
-        p.tap_offset[k] = (size_t)(((k / 3) * d->dh * wp + (k % 3) * d->dw) * CNN_BLOCK);
-    const int64_t items = ocb * nchunks;
-    const double flops = 2.0 * 9 * 16 * d->c_in * d->n * d->oh * d->ow * ocb;
+    const int64_t items = ocb * nchunks * groups9;
+    const double flops = 2.0 * taps * 16 * d->c_in * d->n * d->oh * d->ow * ocb;
 #pragma omp parallel for num_threads(cnn_threads_for_work(items, flops)) schedule(static)
     for (int64_t item = 0; item < items; item++) {
-        const int64_t ob = item / nchunks, ch = item % nchunks;
+        const int64_t g9 = item % groups9, ch = (item / groups9) % nchunks, ob = item / (groups9 * nchunks);
+        float* out = partial + (ob * nchunks + ch) * part;
         cnn_convbw_small_params q = p;
         q.nbatch = (size_t)cnn_min64(chunk, d->n - ch * chunk);
-        float* out = partial + item * 9 * 256;
-        memset(out, 0, sizeof(float) * 9 * 256);
+        for (int64_t k = 0; k < 9; k++) {
+            const int64_t t = g9 * 9 + k;
+            const int64_t tt = t < taps ? t : g9 * 9;  /* past the last tap: repeat one, to scratch */
+            q.tap_offset[k] = (size_t)(((tt / d->kw) * d->dh * wp + (tt % d->kw) * d->dw) * CNN_BLOCK);
+            q.tap_out[k] = t < taps ? out + t * 256 : out + taps * 256;
+            if (t < taps) memset(out + t * 256, 0, sizeof(float) * 256);
+        }
         cnn_conv_cfg.bww_small((size_t)d->c_in, xs + ch * chunk * hp * wp * CNN_BLOCK,
-                               dy + (ch * chunk * ocb + ob) * d->oh * d->ow * CNN_BLOCK, out, &q);
+                               dy + (ch * chunk * ocb + ob) * d->oh * d->ow * CNN_BLOCK, &q);
     }
     for (int64_t ob = 0; ob < ocb; ob++) {
-        float* dst = dw_packed + ob * 9 * 256;
-        memset(dst, 0, sizeof(float) * 9 * 256);
+        float* dst = dw_packed + ob * taps * 256;
+        memset(dst, 0, sizeof(float) * taps * 256);
         for (int64_t ch = 0; ch < nchunks; ch++) {
-            const float* src = partial + (ob * nchunks + ch) * 9 * 256;
-            for (int64_t e = 0; e < 9 * 256; e++) dst[e] += src[e];
+            const float* src = partial + (ob * nchunks + ch) * part;
+            for (int64_t e = 0; e < taps * 256; e++) dst[e] += src[e];
         }
     }
     cnn_free(partial);
@@ -369,14 +376,14 @@ int cnn_conv2d_backward_weights(const cnn_conv_desc* d, const float* x, const fl
                                 const int32_t* icb_lo, const int32_t* nicb, int64_t nicb_max,
                                 float* dw_packed) {
     const int64_t icb = cnn_blocks(d->c_in), ocb = cnn_blocks(d->c_out), taps = d->kh * d->kw;
-    if (cnn_conv_cfg.bww_small && d->c_in <= 3 && d->groups == 1 && taps == 9 && nicb_max == 1)
+    if (cnn_conv_cfg.bww_small && d->c_in <= 3 && d->groups == 1 && nicb_max == 1)
         return backward_weights_small(d, x, dy, dw_packed);
     const cnn_conv_bww_ukernel kernel = cnn_conv_cfg.bww;
     const int64_t max_lanes = (int64_t)cnn_conv_cfg.bww_max_lanes;
     const int64_t ic_last_full = d->c_in - (icb - 1) * CNN_BLOCK;
     const int64_t items = ocb * nicb_max * taps;
     const double flops = 2.0 * items * 256.0 * d->n * d->oh * d->ow;
-#pragma omp parallel for num_threads(cnn_threads_for_work(items, flops)) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(cnn_threads_for_work(items, flops)) schedule(static)
     for (int64_t item = 0; item < items; item++) {
         const int64_t t = item % taps, c = (item / taps) % nicb_max, ob = item / (taps * nicb_max);
         float* tile = dw_packed + item * 256;

@@ -90,12 +90,12 @@ void cnn_f32_conv2d_bww_nchw16c_ukernel__avx512(size_t i0, size_t ni, const floa
         _mm512_storeu_ps(dw + l * 16, _mm512_add_ps(_mm512_loadu_ps(dw + l * 16), acc[l]));
 }
 
-/* Backward weights for a layer with few input channels (the 3-channel first layer): all 3x3 taps
- * of ni <= 3 lanes in registers at once (ni * 9 <= 27 zmm accumulators), so the input and the
- * output gradient are read once instead of once per tap. `x` is a zero-padded input (no bounds
- * checks); dw is packed [tap][16 in][16 out] and is overwritten for lanes < ni. */
+/* Backward weights for a layer with few input channels (the 3-channel first layer): nine taps of
+ * ni <= 3 lanes in registers at once (ni * 9 <= 27 zmm accumulators), so the input and the
+ * output gradient are read once per nine taps instead of once per tap. `x` is a zero-padded
+ * input (no bounds checks); tap k's 16x16 tile is written (lanes < ni) at p->tap_out[k]. */
 static inline __attribute__((always_inline)) void bww_small(const size_t NI, const float* x,
-                                                            const float* dy, float* dw,
+                                                            const float* dy,
                                                             const cnn_convbw_small_params* p) {
     __m512 acc[27];
 #pragma GCC unroll 27
@@ -117,15 +117,15 @@ static inline __attribute__((always_inline)) void bww_small(const size_t NI, con
         }
     }
     for (size_t k = 0; k < 9; k++)
-        for (size_t l = 0; l < NI; l++) _mm512_storeu_ps(dw + k * 256 + l * 16, acc[k * NI + l]);
+        for (size_t l = 0; l < NI; l++) _mm512_storeu_ps(p->tap_out[k] + l * 16, acc[k * NI + l]);
 }
 
 int cnn_f32_conv2d_bww_small_nchw16c_ukernel__avx512(size_t ni, const float* x, const float* dy,
-                                                     float* dw, const cnn_convbw_small_params* p) {
+                                                     const cnn_convbw_small_params* p) {
     switch (ni) {
-        case 1: bww_small(1, x, dy, dw, p); return 1;
-        case 2: bww_small(2, x, dy, dw, p); return 1;
-        case 3: bww_small(3, x, dy, dw, p); return 1;
+        case 1: bww_small(1, x, dy, p); return 1;
+        case 2: bww_small(2, x, dy, p); return 1;
+        case 3: bww_small(3, x, dy, p); return 1;
         default: return 0;
     }
 }
