@@ -134,6 +134,25 @@ void cnn_conv_pack(const cnn_conv_desc* d, const float* w, int transposed, int64
 
 void cnn_conv_unpack(const cnn_conv_desc* d, const float* packed, const int32_t* icb_lo,
                      int64_t nicb_max, float* w) {
+    if (d->groups == 1) {
+        /* one packed tile at a time, writing rows of w contiguously (the weight gradient of every
+         * layer goes through here each training step) */
+        const int64_t taps = d->kh * d->kw, ci = d->c_in, ocbs = cnn_blocks(d->c_out), tile = taps * 256;
+#pragma omp parallel for num_threads(cnn_threads_for(ocbs * nicb_max * tile / 65536 + 1)) schedule(static)
+        for (int64_t ocb = 0; ocb < ocbs; ocb++) {
+            const int64_t no = cnn_min64(CNN_BLOCK, d->c_out - ocb * CNN_BLOCK);
+            for (int64_t c = 0; c < nicb_max; c++) {
+                const float* src = packed + (ocb * nicb_max + c) * tile;
+                const int64_t nl = cnn_min64(CNN_BLOCK, ci - c * CNN_BLOCK);
+                for (int64_t o = 0; o < no; o++) {
+                    float* dst = w + ((ocb * CNN_BLOCK + o) * ci + c * CNN_BLOCK) * taps;
+                    for (int64_t l = 0; l < nl; l++)
+                        for (int64_t t = 0; t < taps; t++) dst[l * taps + t] = src[t * 256 + l * CNN_BLOCK + o];
+                }
+            }
+        }
+        return;
+    }
     const pack_geom g = geom_of(d, 0);
     const int64_t taps = g.kh * g.kw;
     for (int64_t oc = 0; oc < g.co; oc++) {
