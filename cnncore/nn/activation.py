@@ -21,6 +21,9 @@ class _Elementwise(Module):
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
 
+    def flops(self, in_shape, out_shape):
+        return self._flops_per_element * int(np.prod(out_shape))
+
     def forward(self, x):
         y = self._fwd_blocked(x) if isinstance(x, Blocked) else self._fwd(x)
         self._cache = y
@@ -44,12 +47,7 @@ class ReLU(_Elementwise):
     _fwd_blocked = staticmethod(A.relu_blocked)
     _bwd = staticmethod(A.relu_backward)
     _bwd_blocked = staticmethod(A.relu_backward_blocked)
-
-    def flops(self, in_shape, out_shape):
-        n = 1
-        for d in out_shape:
-            n *= d
-        return n
+    _flops_per_element = 1
 
 
 class ReLU6(_Elementwise):
@@ -58,12 +56,7 @@ class ReLU6(_Elementwise):
     _fwd_blocked = staticmethod(A.relu6_blocked)
     _bwd = staticmethod(A.relu6_backward)
     _bwd_blocked = staticmethod(A.relu6_backward_blocked)
-
-    def flops(self, in_shape, out_shape):
-        n = 1
-        for d in out_shape:
-            n *= d
-        return 2 * n
+    _flops_per_element = 2
 
 
 class Dropout(Module):

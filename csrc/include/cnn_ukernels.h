@@ -36,14 +36,13 @@ typedef void (*cnn_conv_bww_ukernel)(size_t i0, size_t ni, const float* x, const
                                      float* dw, const cnn_convbw_params* p);
 
 /* ---- backward-weights with few input lanes, nine taps at once ----
- * tap_out[k][l*16 + o] = sum_{b, r, t} x[b*x_batch_stride + r*x_row_stride + t*x_pix_stride +
+ * tap_out[k][l*16 + o] = sum_{b, r, t} x[b*rows.x_batch_stride + r*x_row_stride + t*x_pix_stride +
  *     tap_offset[k] + l] * dy[b*dy_batch_stride + r*dy_row_stride + t*16 + o]
  * for the 9 taps k and lanes l < ni; x is zero-padded so every tap is in bounds (a caller with
  * fewer than 9 taps left repeats one and sends its result to scratch). Returns 0 when the kernel
  * does not handle ni (the caller then uses the per-tap kernel). AVX-512 only. */
 typedef struct {
-    size_t nbatch, nrows, npix, x_batch_stride, x_row_stride, x_pix_stride, dy_batch_stride,
-        dy_row_stride;
+    cnn_convbw_params rows;  /* batch, rows and pixels walked, as for the per-tap kernel */
     size_t tap_offset[9];
     float* tap_out[9];
 } cnn_convbw_small_params;

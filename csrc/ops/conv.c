@@ -193,18 +193,25 @@ static inline void valid_taps(int64_t start, int64_t dil, int64_t k, int64_t siz
     *t1 = hi;
 }
 
+/* Output columns whose windows lie fully inside the input: [*lo, *hi) (c*sw - pw >= 0 and
+ * c*sw - pw + (kw-1)*dw <= w-1); the others touch the padding. */
+static void interior_columns(const direct_args* a, int64_t* lo, int64_t* hi) {
+    int64_t c_lo = (a->pw + a->sw - 1) / a->sw;
+    const int64_t last = a->w - 1 - (a->kw - 1) * a->dw + a->pw;
+    int64_t c_hi = last < 0 ? 0 : last / a->sw + 1;
+    c_lo = cnn_min64(c_lo, a->ow);
+    *lo = c_lo;
+    *hi = cnn_max64(c_lo, cnn_min64(c_hi, a->ow));
+}
+
 /* Direct convolution with implicit padding: per output row the kernel rows falling into the
  * padding are skipped; the columns whose windows lie fully inside the input run in register tiles,
  * the few border columns one pixel at a time with their kernel columns clipped. */
 static void direct_conv(const direct_args* a) {
     const cnn_conv_fwd_ukernel kernel = cnn_conv_cfg.fwd;
     const int64_t max_pix = (int64_t)cnn_conv_cfg.fwd_max_pix;
-    /* interior columns: c*sw - pw >= 0 and c*sw - pw + (kw-1)*dw <= w-1 */
-    int64_t c_lo = (a->pw + a->sw - 1) / a->sw;
-    int64_t last = a->w - 1 - (a->kw - 1) * a->dw + a->pw;
-    int64_t c_hi = last < 0 ? 0 : last / a->sw + 1;
-    c_lo = cnn_min64(c_lo, a->ow);
-    c_hi = cnn_max64(c_lo, cnn_min64(c_hi, a->ow));
+    int64_t c_lo, c_hi;
+    interior_columns(a, &c_lo, &c_hi);
     const int64_t inner = c_hi - c_lo;
     const int64_t ntiles = inner > 0 ? (inner + max_pix - 1) / max_pix : 0;
     const int64_t tile = ntiles ? (inner + ntiles - 1) / ntiles : 1; /* balanced: 32 -> 11, 11, 10 */
@@ -263,11 +270,8 @@ static void direct_conv(const direct_args* a) {
  * register-tiled speed; on narrow images, where they are a large share of each row, a zero-padded
  * copy of the input (all columns interior) is cheaper than that. */
 static int run_direct(direct_args* a) {
-    int64_t c_lo = (a->pw + a->sw - 1) / a->sw;
-    const int64_t last = a->w - 1 - (a->kw - 1) * a->dw + a->pw;
-    int64_t c_hi = last < 0 ? 0 : last / a->sw + 1;
-    c_lo = cnn_min64(c_lo, a->ow);
-    c_hi = cnn_max64(c_lo, cnn_min64(c_hi, a->ow));
+    int64_t c_lo, c_hi;
+    interior_columns(a, &c_lo, &c_hi);
     if ((a->ph == 0 && a->pw == 0) || 8 * (a->ow - (c_hi - c_lo)) <= a->ow) {
         direct_conv(a);
         return CNN_OK;
@@ -353,13 +357,13 @@ static int backward_weights_small(const cnn_conv_desc* d, const float* x, const 
     if (!partial) { cnn_free(xp); return CNN_ENOMEM; }
     cnn_convbw_small_params p;
     memset(&p, 0, sizeof p);
-    p.nrows = (size_t)d->oh;
-    p.npix = (size_t)d->ow;
-    p.x_batch_stride = (size_t)(hp * wp * CNN_BLOCK);
-    p.x_row_stride = (size_t)(d->sh * wp * CNN_BLOCK);
-    p.x_pix_stride = (size_t)(d->sw * CNN_BLOCK);
-    p.dy_batch_stride = (size_t)(ocb * d->oh * d->ow * CNN_BLOCK);
-    p.dy_row_stride = (size_t)(d->ow * CNN_BLOCK);
+    p.rows.nrows = (size_t)d->oh;
+    p.rows.npix = (size_t)d->ow;
+    p.rows.x_batch_stride = (size_t)(hp * wp * CNN_BLOCK);
+    p.rows.x_row_stride = (size_t)(d->sh * wp * CNN_BLOCK);
+    p.rows.x_pix_stride = (size_t)(d->sw * CNN_BLOCK);
+    p.rows.dy_batch_stride = (size_t)(ocb * d->oh * d->ow * CNN_BLOCK);
+    p.rows.dy_row_stride = (size_t)(d->ow * CNN_BLOCK);
     const int64_t items = ocb * nchunks * groups9;
     const double flops = 2.0 * taps * 16 * d->c_in * d->n * d->oh * d->ow * ocb;
 #pragma omp parallel for num_threads(cnn_threads_for_work(items, flops)) schedule(static)
@@ -367,7 +371,7 @@ static int backward_weights_small(const cnn_conv_desc* d, const float* x, const 
         const int64_t g9 = item % groups9, ch = (item / groups9) % nchunks, ob = item / (groups9 * nchunks);
         float* out = partial + (ob * nchunks + ch) * part;
         cnn_convbw_small_params q = p;
-        q.nbatch = (size_t)cnn_min64(chunk, d->n - ch * chunk);
+        q.rows.nbatch = (size_t)cnn_min64(chunk, d->n - ch * chunk);
         for (int64_t k = 0; k < 9; k++) {
             const int64_t t = g9 * 9 + k;
             const int64_t tt = t < taps ? t : g9 * 9;  /* past the last tap: repeat one, to scratch */
