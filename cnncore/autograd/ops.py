@@ -6,6 +6,7 @@ runs on the NCHW16c data directly: same-channel operands, per-channel (N|1, C, 1
 scalars broadcast there as NumPy broadcasts; the padded lanes are kept zero. Anything else runs
 on the plain NCHW values.
 """
+import builtins
 import numbers
 
 import numpy as np
@@ -365,7 +366,7 @@ def _slice_channels(b, lo, hi):
 def _concat_channels(parts):
     """Blocked tensors joined along channels."""
     if all(p.channels % BLOCK == 0 for p in parts[:-1]):
-        return Blocked(np.concatenate([p.data for p in parts], axis=1), sum(p.channels for p in parts))
+        return Blocked(np.concatenate([p.data for p in parts], axis=1), builtins.sum(p.channels for p in parts))
     return _from_channels_last(np.concatenate([_channels_last(p) for p in parts], axis=3))
 
 
