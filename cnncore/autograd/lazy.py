@@ -56,6 +56,16 @@ def flush():
                 node.run()
 
 
+def unpend(node):
+    """Forget a pending node that was absorbed: it is pure, so it need not be flushed, and
+    its inputs may go as soon as nothing else holds them."""
+    pending = _pending()
+    for k in range(len(pending) - 1, max(-1, len(pending) - 9), -1):
+        if pending[k] is node:
+            del pending[k]
+            return
+
+
 def blocked_input(t):
     """The Blocked value of a 4-d input tensor (a leaf's converted value is kept)."""
     v = t.value
@@ -80,6 +90,7 @@ class LazyNode(Node):
 
         value = self.run() if engine.profiler is None else engine.profiler.timed_compute(self)
         self.done = True
+        self.link()
         return value
 
     def emit(self, shape, inputs, params):
@@ -196,11 +207,11 @@ class ConvNode(LazyNode):
 class BatchNormNode(LazyNode):
     """relu?(batch_norm(x) [+ residual]) with the module's statistics mode fixed at the call."""
 
-    __slots__ = ("bn", "relu", "use_batch", "factor", "stats", "affine")
+    __slots__ = ("bn", "relu", "use_batch", "factor", "stats", "affine", "residual")
 
     @property
     def name(self):
-        return "BatchNorm2d" + ("+Add" if len(self.inputs) > 1 else "") + ("+ReLU" if self.relu else "")
+        return "BatchNorm2d" + ("+Add" if self.residual else "") + ("+ReLU" if self.relu else "")
     side_effects = True
 
     @classmethod
@@ -209,9 +220,13 @@ class BatchNormNode(LazyNode):
         params = [p for p in (bn.weight, bn.bias) if p is not None]
         Node.__init__(node, [x] if residual is None else [x, residual], params)
         node.bn, node.relu, node.use_batch, node.factor = bn, relu, use_batch, factor
-        node.stats = bn._running(use_batch)
-        node.affine = (None if bn.weight is None else bn.weight.data,
-                       None if bn.bias is None else bn.bias.data)
+        node.residual = residual is not None
+        rm, rv = bn._running(use_batch)
+        if not use_batch:  # read-only statistics: a copy, so a later replay sees these values
+            rm, rv = rm.copy(), rv.copy()
+        node.stats = (rm, rv)
+        node.affine = (None if bn.weight is None else bn.weight.data.copy(),
+                       None if bn.bias is None else bn.bias.data.copy())
         return node, node.emit(x.shape, node.inputs, params)
 
     def variant(self, relu=None, residual=None):
@@ -245,7 +260,7 @@ class BatchNormNode(LazyNode):
         xb, y, mean, invstd = self.save
         dyb = as_blocked(grad)
         c = xb.channels
-        has_residual = len(self.inputs) > 1
+        has_residual = self.residual
         weight = self.affine[0] if self.affine[0] is not None else np.ones(c, np.float32)
         n, _, h, w = xb.shape
         if n * h * w == 0:

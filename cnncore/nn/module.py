@@ -214,7 +214,7 @@ class Module:
         grads = run_backward([out], [g], stop=stop)
         if not input_grad or x is None:
             return None
-        gx = grads.get(id(x))
+        gx = grads.get(id(x))  # keyed by the stop tensor
         if gx is None:
             gx = np.zeros(x.shape, np.float32)
         first = original[0]
