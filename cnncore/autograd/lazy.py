@@ -40,6 +40,11 @@ def _pending():
     return p
 
 
+def discard_pending():
+    """Forget pending nodes without computing them (the call that made them raised)."""
+    del _pending()[:]
+
+
 def flush():
     """Compute every node still pending (called when the outermost module call returns)."""
     pending = _pending()
@@ -84,6 +89,7 @@ class LazyNode(Node):
     __slots__ = ("out", "done", "absorbed", "rec", "save")
     lazy = True
     side_effects = False
+    holds_pending_inputs = False  # only an add waiting for a ReLU keeps its inputs pending
 
     def compute(self):
         from . import engine
@@ -94,7 +100,13 @@ class LazyNode(Node):
         return value
 
     def emit(self, shape, inputs, params):
-        """The pending output Tensor of this node."""
+        """The pending output Tensor of this node. Its pending inputs are computed now (unless
+        it is an add that may still join them): the window stays one op wide, so a long chain of
+        layers never becomes a deep chain of pending computations."""
+        if not self.holds_pending_inputs:
+            for t in inputs:
+                if t._value is None:
+                    t.value
         rg = any(i.requires_grad for i in inputs) or any(p.requires_grad for p in params)
         rec = is_grad_enabled() and (rg or any(i._rec for i in inputs))
         self.rec = rec
@@ -287,6 +299,7 @@ class AddNode(LazyNode):
 
     __slots__ = ()
     name = "Add"
+    holds_pending_inputs = True
 
     @classmethod
     def make(cls, a, b):
