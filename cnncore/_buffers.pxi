@@ -1,15 +1,11 @@
-# The activation buffer pool. Kernel outputs (every `_empty` below) are carved from 64-byte
-# aligned blocks that go back to a free list of their size when the last array viewing them is
+# The activation buffer pool. Kernel outputs (every `_empty` below) are carved from malloc'd
+# blocks that go back to a free list of their size when the last array viewing them is
 # gone, instead of back to malloc: a training step allocates the same sizes every step, so its
 # activations land in memory that is already mapped (no page faults, no zeroing by the kernel),
 # without touching the process's malloc settings. The pool keeps at most `_pool_limit` bytes of
 # free blocks (CNNCORE_POOL_MB, default 1024 MiB); `release_buffers()` returns them all.
 
-from libc.stdlib cimport free
-from cpython.buffer cimport PyBUF_WRITABLE
-
-cdef extern from "stdlib.h":
-    int posix_memalign(void** memptr, size_t alignment, size_t size) nogil
+from libc.stdlib cimport free, malloc
 
 cdef dict _free_blocks = {}      # nbytes -> list of addresses (ints) of free blocks
 cdef size_t _free_bytes = 0
@@ -56,19 +52,43 @@ cdef class _PoolBlock:
         self.ptr = NULL
 
 
-cdef _PoolBlock _take_block(Py_ssize_t nbytes):
+cdef Py_ssize_t _size_class(Py_ssize_t nbytes):
+    """Block sizes come in classes a quarter of a power of two apart (at most 25% unused), so
+    activations of nearby sizes share blocks."""
+    cdef Py_ssize_t p = 4096, step
+    if nbytes <= 4096:
+        return ((nbytes + 63) // 64) * 64 if nbytes > 0 else 64
+    while p * 2 <= nbytes:
+        p *= 2
+    step = p // 4
+    return ((nbytes + step - 1) // step) * step
+
+
+cdef _PoolBlock _take_block(Py_ssize_t request):
+    """A block for `request` bytes: a free one of its size class or of one of the next four
+    (at most twice the size), else a new one of its class."""
     global _free_bytes, _pool_hits, _pool_misses
     cdef _PoolBlock b = _PoolBlock.__new__(_PoolBlock)
     cdef void* p = NULL
-    cdef list free_list = _free_blocks.get(nbytes)
+    cdef Py_ssize_t nbytes = _size_class(request), size = nbytes
+    cdef list free_list = None
+    cdef int k
+    for k in range(5):
+        free_list = _free_blocks.get(size)
+        if free_list:
+            nbytes = size
+            break
+        size = _size_class(size + 1)
     if free_list:
         p = <void*><size_t>free_list.pop()
         _free_bytes -= nbytes
         _pool_hits += 1
     else:
-        if posix_memalign(&p, 64, <size_t>(nbytes if nbytes > 0 else 64)) != 0:
+        p = malloc(<size_t>nbytes)
+        if p == NULL:
             release_buffers()  # give back what the pool holds and try once more
-            if posix_memalign(&p, 64, <size_t>(nbytes if nbytes > 0 else 64)) != 0:
+            p = malloc(<size_t>nbytes)
+            if p == NULL:
                 raise MemoryError("cannot allocate %d bytes for an activation buffer" % nbytes)
         _pool_misses += 1
     b.ptr = p
