@@ -12,6 +12,7 @@ the fused Tensor, or None when the pattern is not there. The rewritten producer 
 should its own output be used after all, it is computed then, without side effects.
 """
 from .lazy import AddNode, BatchNormNode, ConvNode, module_depth, unpend
+from .tensor import Tensor
 
 
 def _pending(t, kind):
@@ -75,8 +76,6 @@ def batch_norm_eval(bn, x):
 def try_lazy_add(a, b):
     """a + b left pending when one side is a pending batch norm (or a folded one) that a
     following ReLU may join, else None."""
-    from .tensor import Tensor
-
     if module_depth() == 0 or not isinstance(a, Tensor) or not isinstance(b, Tensor):
         return None
     if a.shape != b.shape or len(a.shape) != 4:

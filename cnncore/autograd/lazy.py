@@ -18,6 +18,7 @@ from .. import _kernels
 from ..functional._conv import (_shares_blocks, conv2d_blocked, conv_backward_data_blocked,
                                 conv_backward_weights_blocked)
 from ..functional._layout import Blocked
+from . import engine
 from .engine import Node, is_grad_enabled
 from .tensor import Tensor
 from .values import as_blocked
@@ -92,8 +93,6 @@ class LazyNode(Node):
     holds_pending_inputs = False  # only an add waiting for a ReLU keeps its inputs pending
 
     def compute(self):
-        from . import engine
-
         value = self.run() if engine.profiler is None else engine.profiler.timed_compute(self)
         self.done = True
         self.link()
@@ -103,18 +102,22 @@ class LazyNode(Node):
         """The pending output Tensor of this node. Its pending inputs are computed now (unless
         it is an add that may still join them): the window stays one op wide, so a long chain of
         layers never becomes a deep chain of pending computations."""
-        if not self.holds_pending_inputs:
-            for t in inputs:
-                if t._value is None:
-                    t.value
-        rg = any(i.requires_grad for i in inputs) or any(p.requires_grad for p in params)
-        rec = is_grad_enabled() and (rg or any(i._rec for i in inputs))
+        rg = rec_in = False
+        for t in inputs:
+            if t._value is None and not self.holds_pending_inputs:
+                t.value
+            rg = rg or t.requires_grad
+            rec_in = rec_in or t._rec
+        if not rg:
+            for p in params:
+                if p.requires_grad:
+                    rg = True
+                    break
+        rec = (rg or rec_in) and is_grad_enabled()
         self.rec = rec
         self.done = False
         self.absorbed = False
         self.save = None
-        from . import engine
-
         if engine.profiler is not None:
             engine.profiler.created(self)
         t = Tensor._make(None, shape, self, rec, rg and rec)

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..functional._layout import BLOCK, Blocked
 from .engine import Node, is_grad_enabled
+from .fusion import try_lazy_add
 from .tensor import Tensor
 from .values import as_blocked, as_plain, zero_pad_lanes
 
@@ -60,8 +61,16 @@ def as_tensor(x, name="input"):
 def output(value, shape, inputs, name, backward, params=()):
     """The Tensor for an op's result: recorded (with a node running `backward`) when grad mode
     is on and an input or Parameter takes part in a gradient."""
-    rg = any(i.requires_grad for i in inputs) or any(p.requires_grad for p in params)
-    if is_grad_enabled() and (rg or any(i._rec for i in inputs)):
+    rg = rec_in = False
+    for i in inputs:
+        rg = rg or i.requires_grad
+        rec_in = rec_in or i._rec
+    if not rg:
+        for p in params:
+            if p.requires_grad:
+                rg = True
+                break
+    if (rg or rec_in) and is_grad_enabled():
         node = FnNode(name, inputs, backward, params)
         node.link()
         return Tensor._make(value, shape, node, True, rg)
@@ -194,8 +203,6 @@ def _blocked_backward(kind, da, db, sa, sb, c):
 
 def add(a, b):
     """a + b with broadcasting (a fused BN+add+ReLU is formed when a ReLU follows; see fusion)."""
-    from .fusion import try_lazy_add
-
     lazy = try_lazy_add(a, b)
     return lazy if lazy is not None else _binary("add", a, b)
 

@@ -100,8 +100,8 @@ class Conv2d(Module):
     def forward(self, x):
         """conv(x) + bias: a pending node in the graph, so that a following ReLU or eval-mode
         BatchNorm is fused into it (cnncore.autograd.fusion)."""
-        x = _flow.activation(x, self)
-        return ConvNode.make(self, x, self._check_input_shape(x.shape))[1]
+        x = _flow.activation(x, self)  # checks the shape, computing its geometry once
+        return ConvNode.make(self, x, self._geometry[1])[1]
 
     def _check_input_shape(self, shape):
         """Validate an input shape (ValueError naming the problem); the geometry is computed once
