@@ -260,7 +260,44 @@ def _cases():
          ["target", "float"]))
     add(("cross_entropy-labels-object", F.cross_entropy, lambda: A(randn((2, 3)), obj((2,))), TypeError,
          ["target", "object"]))
-    add(("cross_entropy-ndim", F.cross_entropy, lambda: A(randn((2, 3, 1)), [0, 1]), ValueError, ["input", "2-d"]))
+    add(("cross_entropy-spatial-target", F.cross_entropy, lambda: A(randn((2, 3, 1)), [0, 1]), ValueError,
+         ["target", "(2, 1)", "(2,)"]))
+    add(("cross_entropy-0d", F.cross_entropy, lambda: A(np.float32(1.0), [0]), ValueError, ["input", "0-d"]))
+    add(("cross_entropy-weight", F.cross_entropy, lambda: A(randn((2, 3)), [0, 1], weight=np.ones(4)), ValueError,
+         ["weight", "(3,)", "(4,)"]))
+    add(("cross_entropy-reduction", F.cross_entropy, lambda: A(randn((2, 3)), [0, 1], reduction="avg"), ValueError,
+         ["reduction", "'avg'"]))
+    add(("cross_entropy-smoothing", F.cross_entropy, lambda: A(randn((2, 3)), [0, 1], label_smoothing=1.5),
+         ValueError, ["label_smoothing", "1.5"]))
+    add(("cross_entropy-ignore", F.cross_entropy, lambda: A(randn((2, 3)), [0, 1], ignore_index=0.5),
+         TypeError, ["ignore_index", "0.5"]))
+    add(("cross_entropy-probs-shape", F.cross_entropy, lambda: A(randn((2, 3)), randn((2, 4))), TypeError,
+         ["target", "(2,)", "(2, 3)", "(2, 4)"]))
+    add(("nll_loss-range", F.nll_loss, lambda: A(randn((2, 3)), [0, 7]), ValueError, ["target", "[0, 3)", "7"]))
+    add(("nll_loss-reduction", F.nll_loss, lambda: A(randn((2, 3)), [0, 1], reduction=None), ValueError,
+         ["reduction", "None"]))
+    add(("nll_loss-weight", F.nll_loss, lambda: A(randn((2, 3)), [0, 1], weight=obj((3,))), TypeError,
+         ["weight", "object"]))
+    for fname in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+                  "binary_cross_entropy_with_logits", "kl_div"):
+        add(("%s-shape" % fname, getattr(F, fname), lambda: A(randn((2, 3)) * 0.1 + 0.5, randn((3, 2))), ValueError,
+             ["target", "(2, 3)", "(3, 2)"]))
+        add(("%s-object" % fname, getattr(F, fname), lambda: A(obj((2, 3)), randn((2, 3))), TypeError,
+             ["object"]))
+        add(("%s-reduction" % fname, getattr(F, fname), lambda: A(randn((2, 3)), randn((2, 3)), reduction="max"),
+             ValueError, ["reduction", "'max'"]))
+    add(("mse_loss-legacy", F.mse_loss, lambda: A(randn((2, 3)), randn((2, 3)), size_average="yes"), TypeError,
+         ["size_average", "'yes'"]))
+    add(("smooth_l1_loss-beta", F.smooth_l1_loss, lambda: A(randn((2, 3)), randn((2, 3)), beta=-1.0), ValueError,
+         ["beta", "-1.0"]))
+    add(("huber_loss-delta", F.huber_loss, lambda: A(randn((2, 3)), randn((2, 3)), delta=0.0), ValueError,
+         ["delta", "> 0"]))
+    add(("binary_cross_entropy-range", F.binary_cross_entropy, lambda: A(np.array([0.5, 1.5]), np.ones(2)),
+         ValueError, ["input", "[0, 1]", "1.5"]))
+    add(("binary_cross_entropy_with_logits-pos_weight", F.binary_cross_entropy_with_logits,
+         lambda: A(randn((2, 3)), randn((2, 3)), pos_weight=np.ones(4)), ValueError, ["pos_weight", "(4,)", "(2, 3)"]))
+    add(("kl_div-batchmean", F.kl_div, lambda: A(randn((2, 3)), randn((2, 3)), log_target=1), TypeError,
+         ["log_target", "1"]))
     add(("cross_entropy_backward-range", F.cross_entropy_backward, lambda: A(randn((2, 3)), [5, 1]),
          ValueError, ["target"]))
     add(("softmax_cross_entropy-k0", F.softmax_cross_entropy, lambda: A(np.zeros((2, 0)), [0, 0]),
@@ -385,6 +422,24 @@ def _layer_cases():
          ["target", "3"]))
     add(("CrossEntropyLoss-len", lambda: (nn.CrossEntropyLoss(), (randn((2, 3)), [0]), {}), ValueError,
          ["target", "(2,)"]))
+    add(("CrossEntropyLoss-smoothing", lambda: (nn.CrossEntropyLoss, (), {"label_smoothing": -0.1}), ValueError,
+         ["label_smoothing", "-0.1"]))
+    add(("CrossEntropyLoss-weight", lambda: (nn.CrossEntropyLoss(weight=np.ones(4)), (randn((2, 3)), [0, 1]), {}),
+         ValueError, ["weight", "(3,)", "(4,)"]))
+    add(("NLLLoss-reduction", lambda: (nn.NLLLoss, (), {"reduction": "avg"}), ValueError, ["reduction", "'avg'"]))
+    add(("NLLLoss-ignore", lambda: (nn.NLLLoss, (), {"ignore_index": "x"}), TypeError, ["ignore_index", "'x'"]))
+    for name in ("MSELoss", "L1Loss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "HuberLoss"):
+        add(("%s-reduction" % name, lambda name=name: (getattr(nn, name), (), {"reduction": "all"}), ValueError,
+             ["reduction", "'all'"]))
+        add(("%s.forward-shape" % name, lambda name=name: (getattr(nn, name)(), (randn((2, 3)) * 0.1 + 0.5,
+                                                                                randn((2, 2))), {}),
+             ValueError, ["target", "(2, 3)", "(2, 2)"]))
+    add(("SmoothL1Loss-beta", lambda: (nn.SmoothL1Loss, (), {"beta": "1"}), TypeError, ["beta", "'1'"]))
+    add(("HuberLoss-delta", lambda: (nn.HuberLoss, (), {"delta": -1}), ValueError, ["delta", "-1"]))
+    add(("BCEWithLogitsLoss-pos_weight", lambda: (nn.BCEWithLogitsLoss, (), {"pos_weight": obj((2,))}), TypeError,
+         ["pos_weight", "object"]))
+    add(("KLDivLoss-log_target", lambda: (nn.KLDivLoss, (), {"log_target": "no"}), TypeError, ["log_target"]))
+    add(("MSELoss.backward-before", lambda: (nn.MSELoss().backward, (), {}), RuntimeError, ["before"]))
     # backward before forward, with a wrong-shaped or wrong-typed gradient
     for name, make in (("Conv2d", lambda: nn.Conv2d(3, 4, 3)), ("BatchNorm2d", lambda: nn.BatchNorm2d(3)),
                        ("MaxPool2d", lambda: nn.MaxPool2d(2)), ("AvgPool2d", lambda: nn.AvgPool2d(2)),

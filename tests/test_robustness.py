@@ -110,6 +110,18 @@ VALID = [
     (F.cross_entropy, lambda: A(randn((4, 5)), np.array([0, 4, 2, 1]))),
     (F.cross_entropy_backward, lambda: A(randn((4, 5)), np.array([0, 4, 2, 1]))),
     (F.softmax_cross_entropy, lambda: A(randn((4, 5)), np.array([0, 4, 2, 1]))),
+    (F.cross_entropy, lambda: A(randn((2, 5, 3, 2)), np.array([0, 4, 2, 1, 0, -100] * 2).reshape(2, 3, 2),
+                                weight=np.abs(randn(5)), label_smoothing=0.1, reduction="none")),
+    (F.cross_entropy, lambda: A(randn((4, 5)), np.abs(randn((4, 5), 1)))),
+    (F.nll_loss, lambda: A(randn((4, 5)), np.array([0, 4, 2, 1]), weight=np.abs(randn(5)))),
+    (F.mse_loss, lambda: A(randn((4, 5)), randn((4, 5), 1))),
+    (F.l1_loss, lambda: A(randn((4, 5)), randn((4, 5), 1), reduction="sum")),
+    (F.smooth_l1_loss, lambda: A(randn((4, 5)), randn((4, 5), 1), beta=0.5)),
+    (F.huber_loss, lambda: A(randn((4, 5)), randn((4, 5), 1), delta=0.5)),
+    (F.binary_cross_entropy, lambda: A(np.abs(np.tanh(randn((4, 5)))), np.abs(np.tanh(randn((4, 5), 1))))),
+    (F.binary_cross_entropy_with_logits, lambda: A(randn((4, 5)), np.abs(np.tanh(randn((4, 5), 1))),
+                                                   pos_weight=np.abs(randn(5)))),
+    (F.kl_div, lambda: A(randn((4, 5)), np.abs(randn((4, 5), 1)), reduction="batchmean")),
     (F.to_blocked, lambda: A(X)),
     (F.from_blocked, lambda: A(XB)),
     (F.conv_geometry, lambda: A(X.shape, W.shape, 2, 1)),
@@ -238,6 +250,9 @@ EMPTY = [
     (F.linear, lambda e: A(e((0, 6)), randn((3, 6))), (0, 3)),
     (F.linear_backward, lambda e: A(e((0, 3)), e((0, 6)), randn((3, 6))), (0, 6)),
     (F.cross_entropy_backward, lambda e: A(e((0, 5)), np.zeros(0, int)), (0, 5)),
+    (F.cross_entropy, lambda e: A(e((0, 5, 2, 2)), np.zeros((0, 2, 2), int), reduction="none"), (0, 2, 2)),
+    (F.mse_loss, lambda e: A(e((0, 3)), e((0, 3)), reduction="none"), (0, 3)),
+    (F.binary_cross_entropy_with_logits, lambda e: A(e((0, 3)), e((0, 3)), reduction="none"), (0, 3)),
 ]
 
 

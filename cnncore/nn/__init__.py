@@ -19,3 +19,8 @@ __all__ = [
     "InvertedResidual", "Linear", "MaxPool2d", "Module", "Parameter", "ReLU", "ReLU6", "Sequential",
     "Sigmoid", "SiLU", "StateDictError", "Tanh", "conv_bn_act",
 ]
+from .loss import (BCELoss, BCEWithLogitsLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,  # noqa: E402
+                   SmoothL1Loss)
+
+__all__ += ["BCELoss", "BCEWithLogitsLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss", "NLLLoss",
+            "SmoothL1Loss"]
