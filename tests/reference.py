@@ -793,3 +793,99 @@ def numeric_grad(f, x, upstream=None, h=1e-6):
         x[i] = old
         g[i] = (fp - fm) / (2 * h)
     return g
+
+
+# ---------------------------------------------------------------- more optimizers ---
+# torch.optim's single-tensor formulas, float64, written out per step: each returns the
+# parameter after len(grads) steps.
+
+def _optim_grad(g, p, maximize, weight_decay):
+    g = -_f64(g) if maximize else _f64(g)
+    return g + weight_decay * p if weight_decay else g
+
+
+def rmsprop(p, grads, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+            maximize=False):
+    p = _f64(p).copy()
+    v, gavg, buf = np.zeros_like(p), np.zeros_like(p), np.zeros_like(p)
+    for g in grads:
+        g = _optim_grad(g, p, maximize, weight_decay)
+        v = alpha * v + (1 - alpha) * g * g
+        if centered:
+            gavg = alpha * gavg + (1 - alpha) * g
+            avg = np.sqrt(v - gavg ** 2) + eps
+        else:
+            avg = np.sqrt(v) + eps
+        if momentum > 0:
+            buf = momentum * buf + g / avg
+            p = p - lr * buf
+        else:
+            p = p - lr * g / avg
+    return p
+
+
+def adagrad(p, grads, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+            maximize=False):
+    p = _f64(p).copy()
+    acc = np.full_like(p, initial_accumulator_value)
+    for t, g in enumerate(grads, 1):
+        g = _optim_grad(g, p, maximize, weight_decay)
+        acc = acc + g * g
+        p = p - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(acc) + eps)
+    return p
+
+
+def adamax(p, grads, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False):
+    p = _f64(p).copy()
+    m, u = np.zeros_like(p), np.zeros_like(p)
+    for t, g in enumerate(grads, 1):
+        g = _optim_grad(g, p, maximize, weight_decay)
+        m = betas[0] * m + (1 - betas[0]) * g
+        u = np.maximum(betas[1] * u, np.abs(g) + eps)
+        p = p - lr / (1 - betas[0] ** t) * m / u
+    return p
+
+
+def nadam(p, grads, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+          decoupled_weight_decay=False, maximize=False):
+    b1, b2 = betas
+    p = _f64(p).copy()
+    m, v, mu_prod = np.zeros_like(p), np.zeros_like(p), 1.0
+    for t, g in enumerate(grads, 1):
+        if decoupled_weight_decay:
+            p = p * (1 - lr * weight_decay)
+            g = _optim_grad(g, p, maximize, 0)
+        else:
+            g = _optim_grad(g, p, maximize, weight_decay)
+        mu = b1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
+        mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+        mu_prod *= mu
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        denom = np.sqrt(v / (1 - b2 ** t)) + eps
+        p = p - lr * (1 - mu) / (1 - mu_prod) * g / denom - lr * mu_next / (1 - mu_prod * mu_next) * m / denom
+    return p
+
+
+def radam(p, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+          decoupled_weight_decay=False, maximize=False):
+    b1, b2 = betas
+    p = _f64(p).copy()
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    rho_inf = 2 / (1 - b2) - 1
+    for t, g in enumerate(grads, 1):
+        if decoupled_weight_decay:
+            p = p * (1 - lr * weight_decay)
+            g = _optim_grad(g, p, maximize, 0)
+        else:
+            g = _optim_grad(g, p, maximize, weight_decay)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        mhat = m / (1 - b1 ** t)
+        rho_t = rho_inf - 2 * t * b2 ** t / (1 - b2 ** t)
+        if rho_t > 5:
+            r = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            p = p - lr * mhat * r * np.sqrt(1 - b2 ** t) / (np.sqrt(v) + eps)
+        else:
+            p = p - lr * mhat
+    return p

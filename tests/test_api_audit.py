@@ -488,6 +488,20 @@ def _layer_cases():
     add(("Adam-eps", lambda: (optim.Adam, (params(),), {"eps": -1e-8}), ValueError, ["eps"]))
     add(("AdamW-wd", lambda: (optim.AdamW, (params(),), {"weight_decay": float("nan")}), ValueError,
          ["weight_decay"]))
+    add(("RMSprop-alpha", lambda: (optim.RMSprop, (params(),), {"alpha": 1.5}), ValueError, ["alpha", "1.5"]))
+    add(("RMSprop-centered", lambda: (optim.RMSprop, (params(),), {"centered": "yes"}), TypeError, ["centered"]))
+    add(("RMSprop-capturable", lambda: (optim.RMSprop, (params(),), {"capturable": True}), ValueError,
+         ["capturable", "False"]))
+    add(("Adagrad-lr_decay", lambda: (optim.Adagrad, (params(),), {"lr_decay": -1}), ValueError, ["lr_decay", "-1"]))
+    add(("Adagrad-init", lambda: (optim.Adagrad, (params(),), {"initial_accumulator_value": "0"}), TypeError,
+         ["initial_accumulator_value"]))
+    add(("Adamax-betas", lambda: (optim.Adamax, (params(),), {"betas": (0.9, 1.0)}), ValueError, ["betas[1]"]))
+    add(("NAdam-momentum_decay", lambda: (optim.NAdam, (params(),), {"momentum_decay": -0.1}), ValueError,
+         ["momentum_decay", "-0.1"]))
+    add(("NAdam-foreach", lambda: (optim.NAdam, (params(),), {"foreach": "x"}), TypeError, ["foreach", "'x'"]))
+    add(("RAdam-eps", lambda: (optim.RAdam, (params(),), {"eps": -1.0}), ValueError, ["eps", "-1.0"]))
+    add(("RAdam-decoupled", lambda: (optim.RAdam, (params(),), {"decoupled_weight_decay": 2}), TypeError,
+         ["decoupled_weight_decay", "2"]))
     add(("StepLR-step", lambda: (optim.lr_scheduler.StepLR, (optim.SGD(params(), lr=0.1), 0), {}), ValueError,
          ["step_size"]))
     add(("CosineAnnealingLR-Tmax", lambda: (optim.lr_scheduler.CosineAnnealingLR,

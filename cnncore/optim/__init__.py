@@ -10,11 +10,14 @@
             opt.step()
         sched.step()
 
-Each parameter's update runs in one fused C loop (cnncore._kernels.sgd_update / adam_update).
+SGD's and Adam's update runs in one fused C loop per parameter (cnncore._kernels.sgd_update /
+adam_update); RMSprop, Adagrad, Adamax, NAdam and RAdam update with NumPy float32 operations.
 """
 from . import lr_scheduler
 from .adam import Adam, AdamW
 from .optimizer import Optimizer
 from .sgd import SGD
+from .adaptive import Adagrad, Adamax, NAdam, RAdam, RMSprop
 
-__all__ = ["Adam", "AdamW", "Optimizer", "SGD", "lr_scheduler"]
+__all__ = ["Adam", "AdamW", "Optimizer", "SGD", "lr_scheduler", "Adagrad", "Adamax", "NAdam", "RAdam",
+           "RMSprop"]
