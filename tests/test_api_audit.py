@@ -509,6 +509,34 @@ def _layer_cases():
          ValueError, ["T_max"]))
     add(("OneCycleLR-total", lambda: (optim.lr_scheduler.OneCycleLR, (optim.SGD(params(), lr=0.1), 1.0),
                                       {"total_steps": 0}), ValueError, ["total_steps"]))
+    sgd = lambda: optim.SGD(params(), lr=0.1, momentum=0.9)  # noqa: E731
+    S = optim.lr_scheduler
+    add(("LambdaLR-fn", lambda: (S.LambdaLR, (sgd(), 0.5), {}), TypeError, ["lr_lambda", "float"]))
+    add(("LambdaLR-len", lambda: (S.LambdaLR, (sgd(), [abs, abs]), {}), ValueError, ["lr_lambda", "1", "2"]))
+    add(("MultiplicativeLR-fn", lambda: (S.MultiplicativeLR, (sgd(), None), {}), TypeError, ["lr_lambda"]))
+    add(("ExponentialLR-gamma", lambda: (S.ExponentialLR, (sgd(), "0.9"), {}), TypeError, ["gamma"]))
+    add(("LinearLR-start", lambda: (S.LinearLR, (sgd(),), {"start_factor": 0}), ValueError, ["start_factor", "(0, 1]"]))
+    add(("LinearLR-iters", lambda: (S.LinearLR, (sgd(),), {"total_iters": 0}), ValueError, ["total_iters", "0"]))
+    add(("ConstantLR-factor", lambda: (S.ConstantLR, (sgd(),), {"factor": 1.5}), ValueError, ["factor", "1.5"]))
+    add(("PolynomialLR-iters", lambda: (S.PolynomialLR, (sgd(),), {"total_iters": 2.5}), TypeError, ["total_iters"]))
+    add(("CosineAnnealingWarmRestarts-T_0", lambda: (S.CosineAnnealingWarmRestarts, (sgd(), 0), {}), ValueError,
+         ["T_0", "0"]))
+    add(("CosineAnnealingWarmRestarts-epoch", lambda: (S.CosineAnnealingWarmRestarts(sgd(), 3).step, (-1,), {}),
+         ValueError, ["epoch", "-1"]))
+    add(("CyclicLR-mode", lambda: (S.CyclicLR, (sgd(), 0.01, 0.1), {"mode": "sine"}), ValueError, ["mode", "'sine'"]))
+    add(("CyclicLR-momentum", lambda: (S.CyclicLR, (optim.Adagrad(params()), 0.01, 0.1), {}), ValueError,
+         ["cycle_momentum"]))
+    add(("SequentialLR-milestones", lambda: (S.SequentialLR, (sgd(), [], []), {}), ValueError, ["schedulers"]))
+    add(("SequentialLR-count", lambda: (lambda o: (S.SequentialLR, (o, [S.ExponentialLR(o, 0.9)], [3]), {}))(sgd()),
+         ValueError, ["milestones", "0", "1"]))
+    add(("ChainedScheduler-optimizer", lambda: (S.ChainedScheduler, ([S.ExponentialLR(sgd(), 0.9),
+                                                                      S.ExponentialLR(sgd(), 0.9)],), {}),
+         ValueError, ["schedulers[1]", "same optimizer"]))
+    add(("ReduceLROnPlateau-factor", lambda: (S.ReduceLROnPlateau, (sgd(),), {"factor": 1.0}), ValueError,
+         ["factor", "1.0"]))
+    add(("ReduceLROnPlateau-mode", lambda: (S.ReduceLROnPlateau, (sgd(),), {"mode": "up"}), ValueError, ["mode", "'up'"]))
+    add(("ReduceLROnPlateau-metric", lambda: (S.ReduceLROnPlateau(sgd()).step, ("bad",), {}), TypeError,
+         ["metrics", "'bad'"]))
     # data
     imgs, labs = randn((10, 1, 4, 4)), np.arange(10) % 3
     add(("DataLoader-len", lambda: (data.DataLoader, (imgs, labs[:9]), {}), ValueError, ["labels", "10", "9"]))
