@@ -889,3 +889,29 @@ def radam(p, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
         else:
             p = p - lr * mhat
     return p
+
+
+# ------------------------------------------------------------- init and clipping ---
+
+def fan_in_out(shape):
+    """torch.nn.init's fans: (in * prod(kernel), out * prod(kernel))."""
+    k = 1
+    for s in shape[2:]:
+        k *= s
+    return shape[1] * k, shape[0] * k
+
+
+def clip_grad_norm(grads, max_norm, norm_type=2.0):
+    """(clipped gradients, total norm) in float64: all gradients as one vector."""
+    flat = np.concatenate([_f64(g).ravel() for g in grads])
+    if np.isinf(norm_type):
+        total = np.abs(flat).max()
+    else:
+        total = (np.abs(flat) ** norm_type).sum() ** (1.0 / norm_type)
+    coef = min(1.0, max_norm / (total + 1e-6))
+    return [_f64(g) * coef for g in grads], total
+
+
+def dropout2d(x, keep, p):
+    """Channel dropout with a given (N, C) keep mask."""
+    return _f64(x) * (np.asarray(keep, np.float64) / (1 - p))[:, :, None, None]

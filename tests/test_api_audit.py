@@ -440,6 +440,48 @@ def _layer_cases():
          ["pos_weight", "object"]))
     add(("KLDivLoss-log_target", lambda: (nn.KLDivLoss, (), {"log_target": "no"}), TypeError, ["log_target"]))
     add(("MSELoss.backward-before", lambda: (nn.MSELoss().backward, (), {}), RuntimeError, ["before"]))
+    add(("Dropout2d-p", lambda: (nn.Dropout2d, (1.5,), {}), ValueError, ["p", "1.5"]))
+    add(("Dropout2d.forward-ndim", lambda: (nn.Dropout2d(), (randn((2, 3)),), {}), ValueError,
+         ["Dropout2d input", "4-d", "(2, 3)"]))
+    add(("ModuleList-item", lambda: (nn.ModuleList, ([nn.ReLU(), 3],), {}), TypeError, ["modules[1]", "int"]))
+    add(("ModuleList-index", lambda: (nn.ModuleList([nn.ReLU()]).__getitem__, (3,), {}), IndexError, ["3", "1"]))
+    add(("ModuleList-append", lambda: (nn.ModuleList().append, ("relu",), {}), TypeError, ["module", "str"]))
+    add(("ModuleDict-key", lambda: (nn.ModuleDict().__setitem__, (1, nn.ReLU()), {}), TypeError, ["key", "int"]))
+    add(("ModuleDict-pair", lambda: (nn.ModuleDict, ([("a", nn.ReLU(), 1)],), {}), ValueError, ["modules[0]", "pair"]))
+    add(("ModuleDict-module", lambda: (nn.ModuleDict, ({"a": 1.0},), {}), TypeError, ["module", "float"]))
+    add(("Module.apply-fn", lambda: (nn.ReLU().apply, (3,), {}), TypeError, ["fn", "callable"]))
+    add(("Module.requires_grad_-flag", lambda: (nn.Linear(2, 2).requires_grad_, ("no",), {}), TypeError,
+         ["requires_grad", "'no'"]))
+    add(("Parameter.size-dim", lambda: (nn.Parameter(np.zeros((2, 3))).size, (2,), {}), IndexError, ["dim", "2"]))
+    add(("init.kaiming_normal_-1d", lambda: (nn.init.kaiming_normal_, (nn.Parameter(np.zeros(3)),), {}), ValueError,
+         ["tensor", "2 dimensions", "(3,)"]))
+    add(("init.kaiming_uniform_-mode", lambda: (nn.init.kaiming_uniform_, (nn.Parameter(np.zeros((2, 3))),),
+                                                {"mode": "fan"}), ValueError, ["mode", "'fan'"]))
+    add(("init.xavier_uniform_-type", lambda: (nn.init.xavier_uniform_, ([[1.0, 2.0]],), {}), TypeError,
+         ["tensor", "list"]))
+    add(("init.xavier_normal_-readonly", lambda: (nn.init.xavier_normal_, (nn.Parameter(np.zeros((2, 3))).data,), {}),
+         ValueError, ["tensor", "read-only"]))
+    add(("init.normal_-std", lambda: (nn.init.normal_, (nn.Parameter(np.zeros(3)),), {"std": -1}), ValueError,
+         ["std", "-1"]))
+    add(("init.uniform_-bounds", lambda: (nn.init.uniform_, (nn.Parameter(np.zeros(3)), 1, 0), {}), ValueError,
+         ["b", "a=1"]))
+    add(("init.trunc_normal_-bounds", lambda: (nn.init.trunc_normal_, (nn.Parameter(np.zeros(3)),), {"a": 2, "b": 1}),
+         ValueError, ["b", "a=2"]))
+    add(("init.constant_-val", lambda: (nn.init.constant_, (nn.Parameter(np.zeros(3)), "1"), {}), TypeError, ["val"]))
+    add(("init.ones_-int", lambda: (nn.init.ones_, (np.zeros(3, int),), {}), TypeError, ["tensor", "int"]))
+    add(("init.zeros_-type", lambda: (nn.init.zeros_, (None,), {}), TypeError, ["tensor", "NoneType"]))
+    add(("init.calculate_gain-name", lambda: (nn.init.calculate_gain, ("softplus",), {}), ValueError,
+         ["nonlinearity", "'softplus'"]))
+    add(("utils.clip_grad_norm_-type", lambda: (nn.utils.clip_grad_norm_, ([np.zeros(3)], 1.0), {}), TypeError,
+         ["parameters[0]", "ndarray"]))
+    add(("utils.clip_grad_norm_-norm", lambda: (nn.utils.clip_grad_norm_, ([nn.Parameter(np.zeros(3))], 1.0, 0), {}),
+         ValueError, ["norm_type", "0"]))
+    add(("utils.clip_grad_value_-value", lambda: (nn.utils.clip_grad_value_, ([nn.Parameter(np.zeros(3))], "1"), {}),
+         TypeError, ["clip_value", "'1'"]))
+    add(("utils.parameters_to_vector-type", lambda: (nn.utils.parameters_to_vector, (5,), {}), TypeError,
+         ["parameters", "int"]))
+    add(("utils.vector_to_parameters-len", lambda: (nn.utils.vector_to_parameters, (np.zeros(5), [nn.Parameter(np.zeros(3))]),
+                                                    {}), ValueError, ["vec", "3", "5"]))
     # backward before forward, with a wrong-shaped or wrong-typed gradient
     for name, make in (("Conv2d", lambda: nn.Conv2d(3, 4, 3)), ("BatchNorm2d", lambda: nn.BatchNorm2d(3)),
                        ("MaxPool2d", lambda: nn.MaxPool2d(2)), ("AvgPool2d", lambda: nn.AvgPool2d(2)),

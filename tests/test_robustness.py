@@ -176,6 +176,7 @@ def _layers():
         ("ReLU", lambda: nn.ReLU(), (2, 3, 8, 8)),
         ("ReLU6", lambda: nn.ReLU6(), (2, 3, 8, 8)),
         ("Dropout", lambda: nn.Dropout(0.3), (2, 3, 8, 8)),
+        ("Dropout2d", lambda: nn.Dropout2d(0.3), (2, 3, 8, 8)),
         ("Flatten", lambda: nn.Flatten(), (2, 3, 8, 8)),
         ("Identity", lambda: nn.Identity(), (2, 3, 8, 8)),
         ("Linear", lambda: nn.Linear(6, 4), (2, 6)),

@@ -24,3 +24,8 @@ from .loss import (BCELoss, BCEWithLogitsLoss, HuberLoss, KLDivLoss, L1Loss, MSE
 
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss", "NLLLoss",
             "SmoothL1Loss"]
+from . import init, utils  # noqa: E402
+from .container import ModuleDict, ModuleList  # noqa: E402
+from .dropout import Dropout2d  # noqa: E402
+
+__all__ += ["Dropout2d", "ModuleDict", "ModuleList", "init", "utils"]
