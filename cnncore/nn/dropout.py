@@ -3,26 +3,15 @@ import numpy as np
 
 from .. import _random
 from ..autograd.ops import as_tensor, mul
-from ..functional._validate import float_arg
-from .module import Module
+from .activation import Dropout
 
 __all__ = ["Dropout2d"]
 
 
-class Dropout2d(Module):
+class Dropout2d(Dropout):
     """Zeroes whole channels of an (N, C, H, W) input with probability p in training, scaling the
     kept ones by 1/(1-p); identity in eval mode (torch.nn.Dropout2d). The (N, C) mask is drawn
     from cnncore's generator (cnncore.manual_seed); the gradient goes through the same mask."""
-
-    _keeps_channels = True
-
-    def __init__(self, p=0.5, inplace=False):
-        super().__init__()
-        self.p = float_arg(p, "p", 0.0, 1.0)
-        self.inplace = bool(inplace)
-
-    def extra_repr(self):
-        return "p=%s" % self.p
 
     def forward(self, x):
         x = as_tensor(x, "Dropout2d input")
