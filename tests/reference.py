@@ -915,3 +915,36 @@ def clip_grad_norm(grads, max_norm, norm_type=2.0):
 def dropout2d(x, keep, p):
     """Channel dropout with a given (N, C) keep mask."""
     return _f64(x) * (np.asarray(keep, np.float64) / (1 - p))[:, :, None, None]
+
+
+# ------------------------------------------------------------------------- transforms ---
+
+def to_tensor(img):
+    """uint8 (H, W, C) in [0, 255] -> float64 (C, H, W) in [0, 1]."""
+    return np.transpose(np.asarray(img, np.float64), (2, 0, 1)) / 255.0
+
+
+def resize_bilinear(img, size):
+    """(C, h, w) -> (C, H, W), bilinear with half-pixel centres (align_corners=False), per pixel."""
+    img = _f64(img)
+    c, h, w = img.shape
+    oh, ow = size
+    out = np.zeros((c, oh, ow))
+    for y in range(oh):
+        sy = min(max((y + 0.5) * h / oh - 0.5, 0.0), h - 1)
+        y0 = int(np.floor(sy))
+        y1, fy = min(y0 + 1, h - 1), sy - y0
+        for x in range(ow):
+            sx = min(max((x + 0.5) * w / ow - 0.5, 0.0), w - 1)
+            x0 = int(np.floor(sx))
+            x1, fx = min(x0 + 1, w - 1), sx - x0
+            out[:, y, x] = ((1 - fy) * ((1 - fx) * img[:, y0, x0] + fx * img[:, y0, x1])
+                            + fy * ((1 - fx) * img[:, y1, x0] + fx * img[:, y1, x1]))
+    return out
+
+
+def adjust_contrast(img, factor):
+    """torchvision's adjust_contrast on a float RGB image in [0, 1]."""
+    img = _f64(img)
+    mean = (0.299 * img[0] + 0.587 * img[1] + 0.114 * img[2]).mean()
+    return np.clip(factor * img + (1 - factor) * mean, 0, 1)

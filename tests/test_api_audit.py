@@ -586,6 +586,42 @@ def _layer_cases():
          ["labels", "integer"]))
     add(("DataLoader-shuffle", lambda: (data.DataLoader, (imgs, labs), {"shuffle": "no"}), TypeError,
          ["shuffle", "'no'"]))
+    tds = lambda: data.TensorDataset(imgs, labs)  # noqa: E731
+    add(("DataLoader-dataset", lambda: (data.DataLoader, (5,), {}), TypeError, ["dataset", "map-style", "int"]))
+    add(("DataLoader-sampler-shuffle", lambda: (data.DataLoader, (tds(),), {"sampler": [0, 1], "shuffle": True}),
+         ValueError, ["sampler", "shuffle"]))
+    add(("DataLoader-batch_sampler", lambda: (data.DataLoader, (tds(),), {"batch_sampler": [[0]], "batch_size": 4}),
+         ValueError, ["batch_sampler", "batch_size"]))
+    add(("DataLoader-workers", lambda: (data.DataLoader, (tds(),), {"num_workers": -1}), ValueError,
+         ["num_workers", "-1"]))
+    add(("DataLoader-collate", lambda: (data.DataLoader, (tds(),), {"collate_fn": 3}), TypeError, ["collate_fn", "3"]))
+    add(("DataLoader-prefetch", lambda: (data.DataLoader, (tds(),), {"prefetch_factor": 2}), ValueError,
+         ["prefetch_factor", "num_workers"]))
+    add(("DataLoader-batch-none-drop", lambda: (data.DataLoader, (tds(),), {"batch_size": None, "drop_last": True}),
+         ValueError, ["batch_size", "drop_last"]))
+    add(("TensorDataset-len", lambda: (data.TensorDataset, (imgs, labs[:3]), {}), ValueError,
+         ["tensors[1]", "10", "3"]))
+    add(("TensorDataset-empty", lambda: (data.TensorDataset, (), {}), ValueError, ["tensors"]))
+    add(("random_split-sum", lambda: (data.random_split, (tds(), [3, 3]), {}), ValueError, ["lengths", "10"]))
+    add(("random_split-neg", lambda: (data.random_split, (tds(), [11, -1]), {}), ValueError, ["lengths[1]", "-1"]))
+    add(("random_split-generator", lambda: (data.random_split, (tds(), [5, 5]), {"generator": 1}), TypeError,
+         ["generator", "int"]))
+    add(("RandomSampler-num", lambda: (data.RandomSampler, (tds(),), {"num_samples": 0}), ValueError, ["num_samples"]))
+    add(("BatchSampler-size", lambda: (data.BatchSampler, ([0, 1], 0, False), {}), ValueError, ["batch_size", "0"]))
+    add(("default_collate-type", lambda: (data.default_collate, ([object(), object()],), {}), TypeError,
+         ["default_collate", "object"]))
+    add(("default_collate-empty", lambda: (data.default_collate, ([],), {}), ValueError, ["batch"]))
+    add(("ToTensor-ndim", lambda: (data.ToTensor(), (np.zeros(3, np.uint8),), {}), ValueError, ["ToTensor input", "(3,)"]))
+    add(("RandomResizedCrop-scale", lambda: (data.RandomResizedCrop, (4,), {"scale": (1.0, 0.5)}), ValueError,
+         ["scale", "(1.0, 0.5)"]))
+    add(("RandomResizedCrop-size", lambda: (data.RandomResizedCrop, (0,), {}), ValueError, ["size", "0"]))
+    add(("RandomResizedCrop-input", lambda: (data.RandomResizedCrop(4), (np.zeros((4, 4)),), {}), ValueError,
+         ["RandomResizedCrop input", "(4, 4)"]))
+    add(("ColorJitter-brightness", lambda: (data.ColorJitter, (-0.5,), {}), ValueError, ["brightness", "-0.5"]))
+    add(("ColorJitter-hue", lambda: (data.ColorJitter, (), {"hue": 0.1}), ValueError, ["hue", "0.1"]))
+    add(("RandomRotation-degrees", lambda: (data.RandomRotation, ((10, 80),), {}), ValueError, ["degrees", "90"]))
+    add(("RandomRotation-rng", lambda: (data.RandomRotation(90), (np.zeros((1, 2, 2)), 5), {}), TypeError, ["rng", "int"]))
+    add(("Compose-item", lambda: (data.Compose, ([data.ToTensor(), 3],), {}), TypeError, ["transforms[1]", "int"]))
     add(("CrossEntropyLoss.backward-grad", lambda: (_ran_loss().backward, ("x",), {}), TypeError,
          ["grad_output", "'x'"]))
     add(("SGD.step-grad-shape", lambda: (_opt_with_grad(np.zeros((3, 3), np.float32)).step, (), {}),
