@@ -10,8 +10,8 @@
             opt.step()
         sched.step()
 
-SGD's and Adam's update runs in one fused C loop per parameter (cnncore._kernels.sgd_update /
-adam_update); RMSprop, Adagrad, Adamax, NAdam and RAdam update with NumPy float32 operations.
+Each parameter's update runs in one fused C loop (cnncore._kernels.sgd_update, adam_update,
+rmsprop_update, adagrad_update, adamax_update, nadam_update, radam_update).
 """
 from . import lr_scheduler
 from .adam import Adam, AdamW

@@ -1,15 +1,16 @@
 """RMSprop, Adagrad, Adamax, NAdam and RAdam, with torch.optim's signatures, defaults, formulas
 and state names.
 
-These updates run as NumPy float32 operations in place on each parameter (in torch's order of
-operations, so trajectories stay within float32 rounding of torch's), not as fused C kernels as
-SGD and Adam do: they are memory-bound vector updates a few passes long, and `foreach` (accepted
-and ignored, as in the issue) would not change that.
+Each parameter's update is one fused C loop (cnncore._kernels.rmsprop_update, adagrad_update,
+adamax_update, nadam_update, radam_update; csrc/ops/optim_adaptive.c) doing torch's single-tensor
+float32 operations in torch's order, so trajectories stay within float32 rounding of torch's.
+`foreach` is accepted and ignored.
 """
 import numbers
 
 import numpy as np
 
+from .. import _kernels
 from .adam import _check_betas
 from .optimizer import Optimizer, check_flag, check_nonnegative
 
@@ -23,9 +24,9 @@ def _check_foreach(value):
         check_flag("foreach", value)
 
 
-class _NumpyOptimizer(Optimizer):
+class _FusedOptimizer(Optimizer):
     """Shared step loop: for each parameter with a gradient, its float32 values (a writable flat
-    view), gradient (negated if maximize) and state are handed to `_update`."""
+    view), gradient (negated if maximize; never written) and state are handed to `_update`."""
 
     def step(self, closure=None):
         """Update every parameter that has a gradient (and requires_grad); return closure()'s loss."""
@@ -36,8 +37,6 @@ class _NumpyOptimizer(Optimizer):
             maximize = bool(group.get("maximize", False))
             for p in self._params_to_update(group):
                 grad = self._flat_grad(p, maximize)
-                if not maximize:
-                    grad = grad.copy()  # never write into p.grad
                 state = self.state[p]
                 if "step" not in state:
                     self._init_state(state, p, group)
@@ -59,15 +58,7 @@ class _NumpyOptimizer(Optimizer):
         return state[name].reshape(-1)
 
 
-def _weight_decay(param, grad, group):
-    """grad + weight_decay * param (a new array when weight_decay != 0)."""
-    wd = float(group["weight_decay"])
-    if wd != 0:
-        return grad + f32(wd) * param
-    return grad
-
-
-class RMSprop(_NumpyOptimizer):
+class RMSprop(_FusedOptimizer):
     """RMSprop, as torch.optim.RMSprop:
 
         g = g + weight_decay * p
@@ -115,33 +106,21 @@ class RMSprop(_NumpyOptimizer):
         return True
 
     def _update(self, param, grad, state, group):
-        lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
         momentum = float(group["momentum"])
-        grad = _weight_decay(param, grad, group)
-        sq = self._buf(state, "square_avg")
-        sq *= f32(alpha)
-        sq += f32(1 - alpha) * grad * grad
-        if group["centered"]:
-            if state.get("grad_avg") is None:
-                state["grad_avg"] = np.zeros(state["square_avg"].shape, np.float32)
-            ga = self._buf(state, "grad_avg")
-            ga += f32(1 - alpha) * (grad - ga)
-            avg = np.sqrt(sq - ga * ga)
-        else:
-            avg = np.sqrt(sq)
-        avg += f32(eps)
-        if momentum > 0:
-            if state.get("momentum_buffer") is None:
-                state["momentum_buffer"] = np.zeros(state["square_avg"].shape, np.float32)
-            buf = self._buf(state, "momentum_buffer")
-            buf *= f32(momentum)
-            buf += grad / avg
-            param -= f32(lr) * buf
-        else:
-            param -= f32(lr) * (grad / avg)
+        shape = state["square_avg"].shape
+        if group["centered"] and state.get("grad_avg") is None:
+            state["grad_avg"] = np.zeros(shape, np.float32)  # centered switched on later
+        if momentum > 0 and state.get("momentum_buffer") is None:
+            state["momentum_buffer"] = np.zeros(shape, np.float32)
+        _kernels.rmsprop_update(
+            param, grad, self._buf(state, "square_avg"),
+            self._buf(state, "grad_avg") if group["centered"] else None,
+            self._buf(state, "momentum_buffer") if momentum > 0 else None,
+            float(group["lr"]), float(group["alpha"]), float(group["eps"]),
+            float(group["weight_decay"]), momentum)
 
 
-class Adagrad(_NumpyOptimizer):
+class Adagrad(_FusedOptimizer):
     """Adagrad, as torch.optim.Adagrad:
 
         g = g + weight_decay * p
@@ -183,16 +162,12 @@ class Adagrad(_NumpyOptimizer):
         state["sum"] = np.full(p.data.shape, f32(group["initial_accumulator_value"]), np.float32)
 
     def _update(self, param, grad, state, group):
-        grad = _weight_decay(param, grad, group)
         clr = float(group["lr"]) / (1 + (state["step"] - 1) * float(group["lr_decay"]))
-        s = self._buf(state, "sum")
-        s += grad * grad
-        std = np.sqrt(s)
-        std += f32(group["eps"])
-        param -= f32(clr) * (grad / std)
+        _kernels.adagrad_update(param, grad, self._buf(state, "sum"), clr, float(group["eps"]),
+                                float(group["weight_decay"]))
 
 
-class Adamax(_NumpyOptimizer):
+class Adamax(_FusedOptimizer):
     """Adamax (Adam with the infinity norm), as torch.optim.Adamax:
 
         g = g + weight_decay * p
@@ -225,16 +200,12 @@ class Adamax(_NumpyOptimizer):
 
     def _update(self, param, grad, state, group):
         beta1, beta2 = (float(b) for b in group["betas"])
-        grad = _weight_decay(param, grad, group)
-        m, u = self._buf(state, "exp_avg"), self._buf(state, "exp_inf")
-        m += f32(1 - beta1) * (grad - m)
-        u *= f32(beta2)
-        np.maximum(u, np.abs(grad) + f32(group["eps"]), out=u)
-        clr = float(group["lr"]) / (1 - beta1 ** state["step"])
-        param -= f32(clr) * (m / u)
+        _kernels.adamax_update(param, grad, self._buf(state, "exp_avg"), self._buf(state, "exp_inf"),
+                               float(group["lr"]), beta1, beta2, float(group["eps"]),
+                               float(group["weight_decay"]), state["step"])
 
 
-class NAdam(_NumpyOptimizer):
+class NAdam(_FusedOptimizer):
     """NAdam (Adam with Nesterov momentum), as torch.optim.NAdam:
 
         p = p * (1 - lr * weight_decay) if decoupled_weight_decay, else g = g + weight_decay * p
@@ -283,32 +254,22 @@ class NAdam(_NumpyOptimizer):
         return super()._load_state_value(where, key, value, p)
 
     def _update(self, param, grad, state, group):
-        lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        lr = float(group["lr"])
         beta1, beta2 = (float(b) for b in group["betas"])
         decay = float(group["momentum_decay"])
         step = state["step"]
-        bias_correction2 = 1 - beta2 ** step
-        if wd != 0:
-            if group.get("decoupled_weight_decay", False):
-                param *= f32(1 - lr * wd)
-            else:
-                grad = grad + f32(wd) * param
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * decay)))
-        state["mu_product"] = f32(state["mu_product"] * f32(mu))
+        state["mu_product"] = f32(state["mu_product"] * f32(mu))  # a float32 tensor in torch
         mu_product = float(state["mu_product"])
-        m, v = self._buf(state, "exp_avg"), self._buf(state, "exp_avg_sq")
-        m += f32(1 - beta1) * (grad - m)
-        v *= f32(beta2)
-        v += f32(1 - beta2) * grad * grad
-        denom = np.sqrt(v / f32(bias_correction2))
-        denom += f32(eps)
-        mu_product_next = mu_product * mu_next
-        param += f32(-lr * (1.0 - mu) / (1.0 - mu_product)) * (grad / denom)
-        param += f32((-lr * mu_next) / (1.0 - mu_product_next)) * (m / denom)
+        _kernels.nadam_update(param, grad, self._buf(state, "exp_avg"), self._buf(state, "exp_avg_sq"),
+                              lr, beta1, beta2, float(group["eps"]), float(group["weight_decay"]),
+                              bool(group.get("decoupled_weight_decay", False)), 1 - beta2 ** step,
+                              -lr * (1.0 - mu) / (1.0 - mu_product),
+                              (-lr * mu_next) / (1.0 - mu_product * mu_next))
 
 
-class RAdam(_NumpyOptimizer):
+class RAdam(_FusedOptimizer):
     """RAdam (rectified Adam), as torch.optim.RAdam:
 
         p = p * (1 - lr * weight_decay) if decoupled_weight_decay, else g = g + weight_decay * p
@@ -340,31 +301,11 @@ class RAdam(_NumpyOptimizer):
         NAdam._validate_group(self, group)
 
     def _update(self, param, grad, state, group):
-        lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
-        step = state["step"]
-        if wd != 0:
-            if group.get("decoupled_weight_decay", False):
-                param *= f32(1 - lr * wd)
-            else:
-                grad = grad + f32(wd) * param
-        m, v = self._buf(state, "exp_avg"), self._buf(state, "exp_avg_sq")
-        m += f32(1 - beta1) * (grad - m)
-        v *= f32(beta2)
-        v += f32(1 - beta2) * grad * grad
-        bias_correction1 = 1 - beta1 ** step
-        bias_correction2 = 1 - beta2 ** step
-        corrected = m / f32(bias_correction1)
-        rho_inf = 2 / (1 - beta2) - 1
-        rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
-        if rho_t > 5.0:
-            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-            sq = np.sqrt(v)
-            sq += f32(eps)
-            adaptive = f32(bias_correction2 ** 0.5) / sq
-            param -= corrected * f32(lr) * adaptive * f32(rect)
-        else:
-            param -= corrected * f32(lr)
+        _kernels.radam_update(param, grad, self._buf(state, "exp_avg"), self._buf(state, "exp_avg_sq"),
+                              float(group["lr"]), beta1, beta2, float(group["eps"]),
+                              float(group["weight_decay"]),
+                              bool(group.get("decoupled_weight_decay", False)), state["step"])
 
 
 def _check_unsupported(**flags):
