@@ -189,3 +189,30 @@ def test_compose_mixes_rng_and_plain_callables():
     t = data.Compose([data.ToTensor(), lambda x: x * 2, data.RandomRotation(90)])
     out = t(img, np.random.default_rng(0))
     assert out.shape == (3, 6, 6) and out.max() <= 2.0
+
+
+class ConvFeatures:
+    """A dataset whose samples run cnncore kernels (in the worker processes)."""
+
+    def __init__(self):
+        rng = np.random.default_rng(0)
+        self.x = rng.standard_normal((8, 3, 10, 10)).astype(np.float32)
+        self.w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        from cnncore import functional as F
+
+        return F.conv2d(self.x[i:i + 1], self.w, padding=1)[0]
+
+
+def test_workers_run_cnncore_kernels_after_the_parent_did():
+    from cnncore import functional as F
+
+    ds = ConvFeatures()
+    F.conv2d(np.ones((2, 16, 32, 32), np.float32), np.ones((16, 16, 3, 3), np.float32))  # parent's threads exist
+    serial = np.concatenate(list(data.DataLoader(ds, batch_size=3)))
+    parallel = np.concatenate(list(data.DataLoader(ds, batch_size=3, num_workers=2)))
+    np.testing.assert_array_equal(serial, parallel)

@@ -213,3 +213,35 @@ def test_elementwise_losses_against_torch(name, fn, ref_fn, x, t, kw):
     val, grad = value_and_grad(fn, x, t, upstream=up if up.ndim else None, **kw)
     np.testing.assert_allclose(val, ref, rtol=2e-5, atol=1e-6)
     np.testing.assert_allclose(grad, gref, rtol=2e-5, atol=1e-6)
+
+
+def test_classifier_with_label_smoothing_trains_on_digits():
+    """A small CNN with CrossEntropyLoss(label_smoothing), RMSprop, gradient clipping and a
+    warm-up schedule, fed by the dataset-style DataLoader: the training loss falls and the
+    accuracy rises well above chance within two epochs of a subset."""
+    from cnncore import data, optim
+
+    cnncore.manual_seed(0)
+    x, y = data.load_digits()
+    ds = data.TensorDataset(x[:400], y[:400])
+    net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Dropout(0.1), nn.Linear(8 * 4 * 4, 10))
+    net.apply(lambda m: nn.init.kaiming_normal_(m.weight, nonlinearity="relu") if isinstance(m, nn.Conv2d) else None)
+    crit = nn.CrossEntropyLoss(label_smoothing=0.1)
+    opt = optim.RMSprop(net.parameters(), lr=3e-3)
+    sched = optim.lr_scheduler.SequentialLR(opt, [optim.lr_scheduler.LinearLR(opt, 0.2, total_iters=5),
+                                                  optim.lr_scheduler.ExponentialLR(opt, 0.99)], [5])
+    losses = []
+    for epoch in range(2):
+        for xb, yb in data.DataLoader(ds, batch_size=32, shuffle=True):
+            opt.zero_grad()
+            loss = crit(net(xb), yb)
+            loss.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            losses.append(float(loss))
+    net.eval()
+    acc = float((net(x[1000:1400]).numpy().argmax(1) == y[1000:1400]).mean())
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])  # 2.30 -> 1.23 on this seed
+    assert acc > 0.6  # 0.81 on this seed
