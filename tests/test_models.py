@@ -21,7 +21,7 @@ def randn(shape, seed=0):
 
 
 def count(model):
-    return sum(p.size for p in model.parameters())
+    return sum(p.numel() for p in model.parameters())
 
 
 def conv_params(cin, cout, k, bias=True, groups=1):

@@ -409,6 +409,6 @@ def test_default_initialization_matches_torch_in_distribution():
         for n, p in ours.named_parameters():
             t = dict(theirs.named_parameters())[n].detach().numpy()
             assert np.abs(t).max() <= bound and np.abs(p.data).max() <= bound, n
-            if p.size >= 500:  # U(-b, b) has std b / sqrt(3)
+            if p.numel() >= 500:  # U(-b, b) has std b / sqrt(3)
                 assert abs(p.data.std() - bound / np.sqrt(3)) < 0.05 * bound, n
                 assert abs(t.std() - bound / np.sqrt(3)) < 0.05 * bound, n
