@@ -25,6 +25,7 @@ import sys
 
 import numpy as np
 
+from .._cli import HelpFormatter, nonnegative_int, positive_int
 from .._config import get_isa, get_num_threads, set_isa, set_num_threads
 from . import plots, probes
 from .runner import run_suite, summarize_ratios
@@ -42,30 +43,10 @@ def _import_torch():
 
 # ------------------------------------------------------------------------------------- main ---
 
-def _positive(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected an integer >= 1, got %r" % text)
-    if v < 1:
-        raise argparse.ArgumentTypeError("expected an integer >= 1, got %d" % v)
-    return v
-
-
-def _nonnegative(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected an integer >= 0, got %r" % text)
-    if v < 0:
-        raise argparse.ArgumentTypeError("expected an integer >= 0, got %d" % v)
-    return v
-
-
 def build_parser():
     p = argparse.ArgumentParser(
         prog="python -m cnncore bench", description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         epilog="ops: conv (3x3 at CIFAR sizes, the seed CNN's, ResNet-18/50's), depthwise (MobileNetV2's),\n"
                "     pool (max 3x3/2, global average), bn_relu, linear, models (seed_cnn and resnet20:\n"
                "     training step and inference). --list shows the cases.\n"
@@ -74,18 +55,18 @@ def build_parser():
     p.add_argument("--case", action="append", default=None, metavar="NAME",
                    help="only cases whose name contains NAME (case-insensitive; repeatable)")
     p.add_argument("--list", action="store_true", help="list the selected cases and exit")
-    p.add_argument("--batch", type=_positive, default=None,
+    p.add_argument("--batch", type=positive_int, default=None,
                    help="batch of every case (default: each case's own: 32 for CIFAR-size layers, 8 for "
                         "ImageNet-size ones, 64 for linear and training steps; --profile: 64)")
-    p.add_argument("--threads", type=_positive, default=None, help="threads (default: all, or OMP_NUM_THREADS)")
+    p.add_argument("--threads", type=positive_int, default=None, help="threads (default: all, or OMP_NUM_THREADS)")
     p.add_argument("--isa", choices=["avx512", "avx2", "generic"], default=None,
-                   help="cap the ISA level (as CNNCORE_ISA)")
-    p.add_argument("--repeats", type=_positive, default=10, help="timed runs per measurement, or profiled steps (default 10)")
-    p.add_argument("--warmup", type=_nonnegative, default=2, help="untimed runs before them (default 2)")
-    p.add_argument("--retries", type=_nonnegative, default=2,
+                   help="cap the ISA level, as CNNCORE_ISA (default: the best the CPU has, or CNNCORE_ISA)")
+    p.add_argument("--repeats", type=positive_int, default=10, help="timed runs per measurement, or profiled steps")
+    p.add_argument("--warmup", type=nonnegative_int, default=2, help="untimed runs before them")
+    p.add_argument("--retries", type=nonnegative_int, default=2,
                    help="measure a block again (after waiting up to 10 s for quiet, 120 s in all per run) "
                         "when other processes kept the cores busy during it, up to this many times "
-                        "(default 2; rows still disturbed are marked '!')")
+                        "(rows still disturbed are marked '!')")
     p.add_argument("--quick", action="store_true",
                    help="a fast smoke run: batch 1 (2 for models), short peak/bandwidth probes, 1 warm-up run, "
                         "no retries")
