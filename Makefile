@@ -8,7 +8,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 JOBS ?= 2
 WHEEL_VENV ?= .venv-wheel
 
-.PHONY: demo test build venv wheel wheel-check info bench clean sanitize valgrind
+.PHONY: demo test build venv wheel wheel-check info bench clean sanitize valgrind cross-aarch64
 
 $(VENV)/.ready: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,7 @@ wheel: venv
 	$(PY) -m build --wheel --outdir dist/raw .
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" auditwheel repair dist/raw/*.whl -w dist
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" auditwheel show dist/*.whl
+	$(PY) -c "import sys, zipfile; bad = [n for n in zipfile.ZipFile(sys.argv[1]).namelist() if n.endswith(('.c', '.pyx', '.pxi', '.pxd', '.h'))]; sys.exit('build intermediates in the wheel: %s' % bad if bad else 0)" dist/*.whl
 	ls dist/*.whl
 
 wheel-check: wheel
@@ -97,6 +98,18 @@ valgrind: build
 	  --log-file=$(VALGRIND_LOG) \
 	  $(PY) tests/leak_run.py 20
 	$(PY) tests/valgrind_check.py $(VALGRIND_LOG)
+
+# Portability: csrc/ cross-compiled for aarch64 as setup.py builds it there (generic kernels only,
+# no x86 flag) and its C test (tests/c/generic_kernels.c) run under qemu-user. Needs Debian's
+# gcc-aarch64-linux-gnu and qemu-user-static (apt-get install); .ci/run runs it when they are there.
+CROSS_CC ?= aarch64-linux-gnu-gcc
+CROSS_RUN ?= qemu-aarch64-static -L /usr/aarch64-linux-gnu
+CROSS_SRC := $(filter-out %__avx2.c %__avx512.c,$(wildcard csrc/ops/*.c csrc/isa/*.c csrc/probe/*.c csrc/ukernels/*/*.c))
+cross-aarch64:
+	mkdir -p build/cross-aarch64
+	$(CROSS_CC) -O2 -fopenmp -Wall -Werror -Wno-unused-function -Icsrc/include -o build/cross-aarch64/generic_kernels \
+	  tests/c/generic_kernels.c $(CROSS_SRC) -lm
+	OMP_NUM_THREADS=2 $(CROSS_RUN) build/cross-aarch64/generic_kernels
 
 clean:
 	rm -rf build dist *.egg-info cnncore/_kernels.c cnncore/*.so
