@@ -318,3 +318,14 @@ def test_threadpoolctl_sees_and_limits_cnncore():
             cnncore.set_num_threads(None)
         assert cnncore.get_num_threads() == 1
     assert cnncore.get_num_threads() == before
+
+
+def test_test_summary_names_the_isa_levels_and_a_missing_avx512():
+    """The line conftest adds to the test summary: on a CPU without AVX-512 the run says so."""
+    from conftest import isa_summary
+
+    lines = isa_summary({"generic": 3, "avx2": 3}, ["generic", "avx2"])
+    assert lines[0] == "cnncore ISA levels exercised: generic (3 tests), avx2 (3 tests)"
+    assert lines[1].startswith("cnncore ISA level avx512 NOT exercised: this CPU lacks it (best: avx2)")
+    assert isa_summary({"generic": 2, "avx2": 2, "avx512": 2}, ["generic", "avx2", "avx512"]) == [
+        "cnncore ISA levels exercised: generic (2 tests), avx2 (2 tests), avx512 (2 tests)"]
