@@ -54,6 +54,19 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(line)
 
 
+def randn(shape, seed=0):
+    """Standard-normal float32 test data, the same for the same `seed`."""
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+@pytest.fixture
+def restore_threads():
+    """Put cnncore's thread count back after a test that changes it."""
+    before = cnncore.get_num_threads()
+    yield
+    cnncore.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
 def nan_filled_outputs():
     """Every kernel output buffer starts as NaN, so an element left unwritten fails the test."""

@@ -13,16 +13,7 @@ from cnncore import _kernels, _random, models, nn, optim
 from cnncore import functional as F
 from cnncore.functional._layout import to_blocked
 
-
-def randn(shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-
-
-@pytest.fixture
-def restore_threads():
-    before = cnncore.get_num_threads()
-    yield
-    cnncore.set_num_threads(before)
+from conftest import randn
 
 
 # ---------------------------------------------------------------------------- GIL release
