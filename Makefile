@@ -86,7 +86,7 @@ sanitize: venv
 	cd $(SAN_TREE) && CNNCORE_SANITIZE=address,undefined CNNCORE_CYTHON_CHECKS=1 \
 	  $(CURDIR)/$(PY) setup.py -q build_ext --inplace
 	cd $(SAN_TREE) && $(SAN_ENV) $(CURDIR)/$(PY) -m pytest -q -p no:cacheprovider tests \
-	  --ignore=tests/test_torch_interop.py -k "not torch"  # PyTorch is not ours to sanitize
+	  --ignore=tests/test_torch_interop.py -k "not torch and not plot"  # PyTorch, matplotlib: not ours
 
 # valgrind memcheck on a short training run (docs/RELIABILITY.md): no error and no definite leak
 # with a frame in cnncore (CPython's and NumPy's own import-time blocks are listed and ignored).

@@ -83,12 +83,17 @@ int cnn_cpu_limit(void) {
     return n;
 }
 
-/* The runtime's default team size when the library loaded: a different value later means
- * omp_set_num_threads was called (threadpoolctl's limit), which is then followed. */
+/* Read once, when the library loads (as the OpenMP runtime reads OMP_NUM_THREADS): whether
+ * OMP_NUM_THREADS is set, the runtime's default team size (a different value later means
+ * omp_set_num_threads was called, e.g. threadpoolctl's limit, which is then followed) and the
+ * CPUs this process may use. */
+static int omp_env_set = 0;
 static int runtime_default = 0;
-static int cpu_limit = 0;
+static int cpu_limit = 1;
 
 __attribute__((constructor)) static void read_defaults(void) {
+    const char* env = getenv("OMP_NUM_THREADS");
+    omp_env_set = env && *env;
 #ifdef _OPENMP
     runtime_default = omp_get_max_threads();
 #endif
@@ -102,8 +107,7 @@ int cnn_get_num_threads(void) {
     if (explicit_threads > 0) return explicit_threads;
 #ifdef _OPENMP
     int runtime = omp_get_max_threads();
-    const char* env = getenv("OMP_NUM_THREADS");
-    if ((env && *env) || runtime != runtime_default) return runtime;
+    if (omp_env_set || runtime != runtime_default) return runtime;
     return runtime < cpu_limit ? runtime : cpu_limit;
 #else
     return 1;
