@@ -23,12 +23,14 @@ from ._random import manual_seed  # noqa: E402
 _isa_from_environment()
 _tune_malloc_from_environment()
 
+from .autograd import Tensor, cat, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, stack  # noqa: E402
 from . import functional  # noqa: E402
 from . import nn  # noqa: E402
 from . import optim  # noqa: E402
 from . import data, models, train  # noqa: E402
 
 __all__ = [
-    "available_isas", "config", "data", "functional", "get_isa", "get_num_threads", "manual_seed",
-    "models", "nn", "optim", "set_isa", "set_num_threads", "show_config", "train", "__version__",
+    "Tensor", "available_isas", "cat", "config", "data", "enable_grad", "functional", "get_isa",
+    "get_num_threads", "is_grad_enabled", "manual_seed", "models", "nn", "no_grad", "optim",
+    "set_grad_enabled", "set_isa", "set_num_threads", "show_config", "stack", "train", "__version__",
 ]

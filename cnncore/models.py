@@ -5,8 +5,6 @@ seed_cnn: the tutorial CNN (3 x conv3x3-BN-ReLU-maxpool with 32/64/128 filters, 
 pool to 4x4, Linear 2048-256, ReLU, Dropout 0.5, Linear); lenet5; resnet20 (CIFAR); resnet18 and
 resnet50 (torchvision's keys and parameter counts); mobilenet_v2.
 """
-from .functional._layout import from_blocked
-from .nn import _flow
 from .nn.activation import Dropout, ReLU
 from .nn.blocks import BasicBlock, Bottleneck, InvertedResidual, conv_bn_act
 from .nn.container import Sequential
@@ -28,20 +26,10 @@ class _FeaturesClassifier(Module):
         return []
 
     def forward(self, x):
-        xb, was_array = _flow.enter(x, self)
-        h = self.features(xb)
+        h = self.features(x)
         for m in self._neck():
             h = m(h)
-        out = self.classifier(h)
-        self._was_array = was_array
-        return out
-
-    def backward(self, grad_output, input_grad=True):
-        g = self.classifier.backward(grad_output)
-        for m in reversed(self._neck()):
-            g = m.backward(g)
-        g = self.features.backward(g, input_grad=input_grad)
-        return from_blocked(g) if (g is not None and getattr(self, "_was_array", False)) else g
+        return self.classifier(h)
 
 
 class SeedCNN(_FeaturesClassifier):
@@ -113,22 +101,10 @@ class ResNet(Module):
         return [self.maxpool] + [getattr(self, s) for s in self._stages] + [self.avgpool]
 
     def forward(self, x):
-        xb, was_array = _flow.enter(x, self)
-        h = self.conv1(xb)
-        shape = h.shape
-        h = self.bn1.forward(h, relu=True)
-        _flow.record(self.relu, shape, h.shape)
+        h = self.relu(self.bn1(self.conv1(x)))
         for m in self._trunk():
             h = m(h)
-        self._was_array = was_array
         return self.fc(self.flatten(h))
-
-    def backward(self, grad_output, input_grad=True):
-        g = self.flatten.backward(self.fc.backward(grad_output))
-        for m in reversed(self._trunk()):
-            g = m.backward(g)
-        g = self.conv1.backward(self.bn1.backward(g), input_grad=input_grad)
-        return from_blocked(g) if (g is not None and self._was_array) else g
 
 
 def _make_divisible(v, divisor=8):

@@ -3,7 +3,6 @@ evaluation on held-out data, checkpoints that resume exactly, and a history that
 
     history = fit(model, optimizer, loader, epochs=10, val_data=(x_test, y_test))
 """
-import inspect
 import os
 import pickle
 import sys
@@ -12,6 +11,7 @@ import time
 import numpy as np
 
 from . import _random
+from .autograd import no_grad
 from .nn.loss import CrossEntropyLoss
 
 __all__ = ["fit", "evaluate", "predict", "History", "save_checkpoint", "load_checkpoint"]
@@ -68,7 +68,8 @@ def predict(model, images, batch_size=256):
     was_training = model.training
     model.eval()
     try:
-        outs = [model(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+        with no_grad():
+            outs = [model(images[i:i + batch_size]).numpy() for i in range(0, len(images), batch_size)]
     finally:
         model.train(was_training)
     return np.concatenate(outs) if outs else np.zeros((0, 0), np.float32)
@@ -144,7 +145,6 @@ def fit(model, optimizer, train_loader, epochs, criterion=None, val_data=None, s
         raise ValueError("epochs: expected an int >= 0, got %r" % (epochs,))
     criterion = CrossEntropyLoss() if criterion is None else criterion
     # models that can skip the gradient of the images (nobody needs it) get told to
-    skip_input_grad = "input_grad" in inspect.signature(model.backward).parameters
     history, start = History(), 0
     if resume is not None:
         start, history = load_checkpoint(resume, model, optimizer, scheduler)
@@ -159,16 +159,13 @@ def fit(model, optimizer, train_loader, epochs, criterion=None, val_data=None, s
             optimizer.zero_grad()
             logits = model(images)
             loss = criterion(logits, labels)
-            if skip_input_grad:
-                model.backward(criterion.backward(), input_grad=False)
-            else:
-                model.backward(criterion.backward())
+            loss.backward()
             optimizer.step()
             if scheduler is not None and scheduler_interval == "step":
                 scheduler.step()
             n = len(labels)
             seen += n
-            loss_sum += loss * n
+            loss_sum += float(loss) * n
             correct += int((logits.argmax(1) == labels).sum())
             if bar is not train_loader:
                 bar.set_postfix(loss="%.4f" % (loss_sum / seen), acc="%.3f" % (correct / seen),

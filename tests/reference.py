@@ -606,3 +606,70 @@ def cross_entropy_backward(logits, target):
     g = np.exp(_log_softmax(logits))
     g[np.arange(n), target] -= 1.0
     return g / n
+
+
+# ---------------------------------------------------------------- more activations ---
+# Each as (forward(x), backward(gy, x)) in float64, PyTorch's formulas and gradients.
+
+def _sigmoid64(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _erf64(x):
+    import math
+
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+def _gelu_tanh_parts(x):
+    k = np.sqrt(2.0 / np.pi)
+    inner = k * (x + 0.044715 * x ** 3)
+    return np.tanh(inner), k * (1 + 3 * 0.044715 * x * x)
+
+
+ACTIVATIONS = {
+    "sigmoid": (lambda x: _sigmoid64(x), lambda g, x: g * _sigmoid64(x) * (1 - _sigmoid64(x))),
+    "tanh": (np.tanh, lambda g, x: g * (1 - np.tanh(x) ** 2)),
+    "silu": (lambda x: x * _sigmoid64(x),
+             lambda g, x: g * _sigmoid64(x) * (1 + x * (1 - _sigmoid64(x)))),
+    "hardswish": (lambda x: x * np.clip(x + 3, 0, 6) / 6,
+                  lambda g, x: g * np.where(x < -3, 0.0, np.where(x <= 3, x / 3 + 0.5, 1.0))),
+    "hardsigmoid": (lambda x: np.clip(x + 3, 0, 6) / 6,
+                    lambda g, x: g * np.where((x > -3) & (x < 3), 1 / 6, 0.0)),
+    "leaky_relu": (lambda x: np.where(x > 0, x, 0.01 * x), lambda g, x: g * np.where(x > 0, 1.0, 0.01)),
+    "gelu": (lambda x: 0.5 * x * (1 + _erf64(x / np.sqrt(2))),
+             lambda g, x: g * (0.5 * (1 + _erf64(x / np.sqrt(2))) + x * np.exp(-x * x / 2) / np.sqrt(2 * np.pi))),
+    "gelu_tanh": (lambda x: 0.5 * x * (1 + _gelu_tanh_parts(x)[0]),
+                  lambda g, x: g * (0.5 * (1 + _gelu_tanh_parts(x)[0])
+                                    + 0.5 * x * (1 - _gelu_tanh_parts(x)[0] ** 2) * _gelu_tanh_parts(x)[1])),
+    "relu6": (lambda x: np.clip(x, 0, 6), lambda g, x: g * ((x > 0) & (x < 6))),
+}
+
+
+def activation(name, x):
+    return ACTIVATIONS[name][0](_f64(x))
+
+
+def activation_backward(name, gy, x):
+    return ACTIVATIONS[name][1](_f64(gy), _f64(x))
+
+
+def softmax(x, dim):
+    x = _f64(x)
+    e = np.exp(x - x.max(axis=dim, keepdims=True))
+    return e / e.sum(axis=dim, keepdims=True)
+
+
+def softmax_backward(gy, x, dim):
+    y = softmax(x, dim)
+    gy = _f64(gy)
+    return y * (gy - (gy * y).sum(axis=dim, keepdims=True))
+
+
+def log_softmax(x, dim):
+    return np.log(softmax(x, dim))
+
+
+def log_softmax_backward(gy, x, dim):
+    gy = _f64(gy)
+    return gy - softmax(x, dim) * gy.sum(axis=dim, keepdims=True)

@@ -211,6 +211,13 @@ def _cases():
     add(("relu_backward-shape", F.relu_backward, lambda: A(X, X[:1]), ValueError, ["output", "(1, 3, 6, 6)"]))
     add(("relu6-object", F.relu6, lambda: A(obj((2,))), TypeError, ["input"]))
     add(("relu6_backward-shape", F.relu6_backward, lambda: A(X, X[0]), ValueError, ["output"]))
+    for fn in (F.sigmoid, F.tanh, F.silu, F.hardswish, F.hardsigmoid, F.leaky_relu, F.gelu):
+        add(("%s-object" % fn.__name__, fn, lambda: A(obj((2, 2))), TypeError, ["input", "object"]))
+    add(("leaky_relu-slope", F.leaky_relu, lambda: A(X, "a"), TypeError, ["negative_slope"]))
+    add(("gelu-approximate", F.gelu, lambda: A(X, "erf"), ValueError, ["approximate", "'erf'"]))
+    add(("softmax-dim", F.softmax, lambda: A(X, 4), ValueError, ["dim", "4"]))
+    add(("log_softmax-dim", F.log_softmax, lambda: A(X, -5), ValueError, ["dim"]))
+    add(("flatten-start_dim", F.flatten, lambda: A(X, 7), ValueError, ["start_dim", "7"]))
     add(("add-shape", F.add, lambda: A(X, X[0]), ValueError, ["b", "(2, 3, 6, 6)", "(3, 6, 6)"]))
     add(("add-object", F.add, lambda: A(obj((2,)), obj((2,))), TypeError, ["a", "object"]))
     add(("add_backward-object", F.add_backward, lambda: A(obj((2,))), TypeError, ["grad_output"]))
@@ -361,6 +368,9 @@ def _layer_cases():
     add(("Linear.forward-object", lambda: (nn.Linear(2, 2), (obj((2, 2)),), {}), TypeError, ["Linear input"]))
     add(("ReLU.forward-object", lambda: (nn.ReLU(), (obj((2, 2)),), {}), TypeError, ["input", "object"]))
     add(("ReLU.forward-list", lambda: (nn.ReLU(), (["a"],), {}), TypeError, ["input"]))
+    for name in ("Sigmoid", "Tanh", "SiLU", "Hardswish", "Hardsigmoid"):
+        add(("%s.forward-object" % name, lambda name=name: (getattr(nn, name)(), (obj((2, 2)),), {}),
+             TypeError, ["input", "object"]))
     add(("Dropout.forward-object", lambda: (nn.Dropout(), (obj((2, 2)),), {}), TypeError, ["input"]))
     add(("Flatten.forward-object", lambda: (nn.Flatten(), (obj((2, 2)),), {}), TypeError, ["Flatten input"]))
     add(("Flatten.forward-dim", lambda: (nn.Flatten(5), (x4,), {}), ValueError, ["start_dim", "5"]))

@@ -1,15 +1,13 @@
 """Per-layer profile of a training step, for `python -m cnncore bench --profile MODEL`.
 
-Each leaf layer instance of the model (a Module without children) gets its forward and backward
-methods wrapped with timers for the duration of the profile, as instance attributes that shadow
-the class's methods; they are removed afterwards. The wrappers see the calls the containers make:
-Sequential calls `conv.forward(x, relu=True)` / `bn.forward(x, relu=True)` for a fused
-Conv2d+ReLU / BatchNorm2d+ReLU pair (the ReLU module itself is then never called), and the
-residual blocks call `bn.forward(x, residual=r)` (BatchNorm2d+add+ReLU).
+The profile listens to the graph (cnncore.autograd.engine.profiler): every node is owned by the
+leaf layer that made it (a fused node by the convolution or batch norm it grew from, so a
+Conv2d+ReLU is one row and the ReLU module none), and the time of each node's computation and
+backward is added to its owner's row. A layer's eager ops are timed by its call.
 
 The step also runs the loss and the optimizer (timed as their own rows); what is left, the step
 time minus everything timed, is spent outside the layers: Python glue in containers and blocks,
-the residual adds of blocks, the NCHW <-> blocked reorders at the model's edges, allocation.
+the NCHW <-> blocked reorders at the model's edges, allocation.
 """
 import statistics
 import time
@@ -17,9 +15,11 @@ import time
 import numpy as np
 
 from .. import _random, models, optim
+from ..autograd import engine
+from ..autograd.lazy import BatchNormNode, ConvNode
+from ..nn.loss import CrossEntropyLoss
 from .probes import percent_of_peak
 from .timing import NOISY_CORES, OtherLoad
-from ..nn.loss import CrossEntropyLoss
 
 # default input image (C, H, W) per model
 IMAGES = {"seed_cnn": (3, 32, 32), "resnet20": (3, 32, 32), "lenet5": (1, 28, 28),
@@ -30,10 +30,9 @@ CLASSES = {"resnet18": 1000, "resnet50": 1000, "mobilenet_v2": 1000}
 class _LayerTimes:
     def __init__(self, name, module):
         self.name, self.module = name, module
-        self.kind = type(module).__name__
+        self.kind = None
         self.in_shape = self.out_shape = None
-        self.input_grad = True
-        self.fwd_calls = self.bwd_calls = 0
+        self.input_grad = False
         self.fwd_now = self.bwd_now = 0.0
         self.fwd, self.bwd = [], []  # seconds per recorded step
         self.order = None
@@ -45,41 +44,67 @@ class _LayerTimes:
         self.fwd_now = self.bwd_now = 0.0
 
 
-def _wrap(rec, counter):
-    m = rec.module
-    fwd, bwd = m.forward, m.backward
+class _GraphProfiler:
+    """engine.profiler for one profile: node owners, per-layer forward and backward times."""
 
-    def forward(*args, **kwargs):
-        t0 = time.perf_counter()
-        out = fwd(*args, **kwargs)
-        rec.fwd_now += time.perf_counter() - t0
+    def __init__(self, recs):
+        self.by_module = {id(r.module): r for r in recs}
+        self.owner = {}  # id(node) -> _LayerTimes
+        self.current = []  # the leaf layers being called
+        self.lazy_time = 0.0
+        self.counter = 0
+
+    def _claim(self, rec, node, out_shape=None):
         if rec.order is None:
-            rec.order = next(counter)
-            if kwargs.get("residual") is not None:
-                rec.kind += "+add+ReLU"
-            elif kwargs.get("relu"):
-                rec.kind += "+ReLU"
+            rec.order = self.counter
+            self.counter += 1
+        if rec.kind is None or "+" in node.name:
+            rec.kind = node.name
+        return rec
+
+    def created(self, node):
+        m = node.conv if isinstance(node, ConvNode) else node.bn if isinstance(node, BatchNormNode) else None
+        rec = self.by_module.get(id(m)) if m is not None else (self.current[-1] if self.current else None)
+        if rec is not None:
+            self.owner[id(node)] = self._claim(rec, node)
+
+    def timed_call(self, module, args, kwargs):
+        rec = self.by_module.get(id(module))
+        if rec is None:
+            return module.forward(*args, **kwargs)
+        self.current.append(rec)
+        lazy0 = self.lazy_time
+        t0 = time.perf_counter()
+        try:
+            out = module.forward(*args, **kwargs)
+        finally:
+            self.current.pop()
+        rec.fwd_now += time.perf_counter() - t0 - (self.lazy_time - lazy0)
+        if rec.in_shape is None and args:
             rec.in_shape = tuple(getattr(args[0], "shape", ()))
             rec.out_shape = tuple(getattr(out, "shape", ()))
-        rec.fwd_calls += 1
         return out
 
-    def backward(*args, **kwargs):
+    def timed_compute(self, node):
+        lazy0 = self.lazy_time
         t0 = time.perf_counter()
-        out = bwd(*args, **kwargs)
-        rec.bwd_now += time.perf_counter() - t0
-        rec.input_grad = kwargs.get("input_grad", True)
-        rec.bwd_calls += 1
+        value = node.run()
+        dt = time.perf_counter() - t0
+        rec = self.owner.get(id(node))
+        if rec is not None:  # its own time: less the pending inputs it computed first
+            rec.fwd_now += dt - (self.lazy_time - lazy0)
+        self.lazy_time = lazy0 + dt
+        return value
+
+    def timed_backward(self, node, grad, needs):
+        t0 = time.perf_counter()
+        out = node.backward(grad, needs)
+        rec = self.owner.get(id(node))
+        if rec is not None:
+            rec.bwd_now += time.perf_counter() - t0
+            if isinstance(node, ConvNode) and needs[0]:
+                rec.input_grad = True
         return out
-
-    # functions are plain attributes for Module.__setattr__: they land in the instance __dict__
-    m.forward = forward
-    m.backward = backward
-
-
-def _unwrap(rec):
-    rec.module.__dict__.pop("forward", None)
-    rec.module.__dict__.pop("backward", None)
 
 
 def _median(xs):
@@ -101,8 +126,6 @@ def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=
     outside_ms (step minus everything timed, >= 0) and their shares. The shares sum to <= 1.
     progress: an optional callable(n) called after each step.
     """
-    import itertools
-
     if model is None and name not in models.MODELS:
         raise ValueError("model: expected one of %s, got %r" % (", ".join(sorted(models.MODELS)), name))
     image = tuple(image or IMAGES.get(name, (3, 32, 32)))
@@ -118,10 +141,10 @@ def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=
     crit = CrossEntropyLoss()
 
     recs = [_LayerTimes(n, m) for n, m in model.named_modules() if not m._modules and n]
-    counter = itertools.count()
     step_t, loss_t, opt_t, outside_t, others = [], [], [], [], []
-    for r in recs:
-        _wrap(r, counter)
+    if engine.profiler is not None:
+        raise RuntimeError("profile: another profile is running")
+    engine.profiler = _GraphProfiler(recs)
     try:
         i = 0
         while True:
@@ -134,10 +157,9 @@ def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=
             if labels is None:
                 labels = rng.integers(0, logits.shape[1], batch)
             t2 = time.perf_counter()
-            crit(logits, labels)
-            dlogits = crit.backward()
+            loss = crit(logits, labels)
             t3 = time.perf_counter()
-            model.backward(dlogits, input_grad=False)
+            loss.backward()
             t4 = time.perf_counter()
             opt.step()
             t5 = time.perf_counter()
@@ -158,8 +180,7 @@ def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=
             if len(others) >= steps and (clean >= steps or len(others) >= steps * (1 + retries)):
                 break
     finally:
-        for r in recs:
-            _unwrap(r)
+        engine.profiler = None
 
     keep = [k for k, c in enumerate(others) if c is None or c <= NOISY_CORES]
     disturbed = len(keep) < min(steps, 3)
@@ -174,7 +195,7 @@ def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=
         r.fwd, r.bwd = pick(r.fwd), pick(r.bwd)
     step = _median(step_t)
     layers = []
-    for r in sorted((r for r in recs if r.order is not None), key=lambda r: r.order):
+    for r in sorted((r for r in recs if r.order is not None and r.kind is not None), key=lambda r: r.order):
         row = {"name": r.name, "type": r.kind, "in_shape": list(r.in_shape), "out_shape": list(r.out_shape),
                "fwd_ms": 1e3 * _median(r.fwd), "bwd_ms": 1e3 * _median(r.bwd)}
         if r.kind.split("+")[0] in ("Conv2d", "Linear") and hasattr(r.module, "flops"):

@@ -183,25 +183,32 @@ def conv2d_backward_blocked(dyb, xb, packed, g, need_input_grad=True):
                                               g.w + g.dw * (g.kw - 1), 16))
     if g.ph or g.pw:
         check_alloc("padded input", (g.n, -(-g.c_in // 16), g.h + 2 * g.ph, g.w + 2 * g.pw, 16))
-    dx = None
-    if packed.depthwise:
-        if need_input_grad:
-            dx = Blocked(_kernels.dwconv_backward_data(g, dyb.data, packed.transposed_packing), g.c_in)
-        dw = _kernels.dwconv_unpack(g, _kernels.dwconv_backward_weights(g, xb.data, dyb.data))
-    else:
-        if need_input_grad and _shares_blocks(packed) and not np.isfinite(dyb.data).all():
-            gk = g._replace(c_in=g.c_in // g.groups, c_out=g.c_out // g.groups, groups=1)
-            dx = Blocked(_by_group(dyb.data, g.c_out, packed, lambda k, dy, p: Blocked(
-                _kernels.conv_backward_data(gk, to_blocked(dy).data, *p.transposed_packing[:3]),
-                gk.c_in)), g.c_in)
-        elif need_input_grad:
-            pt, lot, cntt, _ = packed.transposed_packing
-            dx = Blocked(_kernels.conv_backward_data(g, dyb.data, pt, lot, cntt), g.c_in)
-        _, lo, cnt, nicb_max = packed.forward_packing
-        dwp = _kernels.conv_backward_weights(g, xb.data, dyb.data, lo, cnt, nicb_max)
-        dw = _kernels.conv_unpack(g, dwp, lo)
+    dx = conv_backward_data_blocked(dyb, packed, g) if need_input_grad else None
+    dw = conv_backward_weights_blocked(dyb, xb, packed, g)
     db = _kernels.bias_grad(dyb.data, g.c_out)
     return dx, dw, db
+
+
+def conv_backward_data_blocked(dyb, packed, g):
+    """The input gradient of a convolution (Blocked), trusting a geometry that matches dyb."""
+    if packed.depthwise:
+        return Blocked(_kernels.dwconv_backward_data(g, dyb.data, packed.transposed_packing), g.c_in)
+    if _shares_blocks(packed) and not np.isfinite(dyb.data).all():
+        gk = g._replace(c_in=g.c_in // g.groups, c_out=g.c_out // g.groups, groups=1)
+        return Blocked(_by_group(dyb.data, g.c_out, packed, lambda k, dy, p: Blocked(
+            _kernels.conv_backward_data(gk, to_blocked(dy).data, *p.transposed_packing[:3]),
+            gk.c_in)), g.c_in)
+    pt, lot, cntt, _ = packed.transposed_packing
+    return Blocked(_kernels.conv_backward_data(g, dyb.data, pt, lot, cntt), g.c_in)
+
+
+def conv_backward_weights_blocked(dyb, xb, packed, g):
+    """The weight gradient (OIHW) of a convolution, trusting a geometry that matches xb, dyb."""
+    if packed.depthwise:
+        return _kernels.dwconv_unpack(g, _kernels.dwconv_backward_weights(g, xb.data, dyb.data))
+    _, lo, cnt, nicb_max = packed.forward_packing
+    dwp = _kernels.conv_backward_weights(g, xb.data, dyb.data, lo, cnt, nicb_max)
+    return _kernels.conv_unpack(g, dwp, lo)
 
 
 def relu_mask_blocked(dyb, yb):

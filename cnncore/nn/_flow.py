@@ -1,9 +1,11 @@
-"""How activations move between layers: NCHW arrays at the public edge, Blocked (NCHW16c)
-inside containers. A layer called with an array converts in and out; called with a Blocked (by a
-Sequential or a block) it stays blocked. Backward mirrors the forward's kinds."""
+"""How values enter modules: NumPy arrays (or Blocked values) become Tensors at a module's
+entry, checked once there; inside a network everything is a Tensor whose activations stay in the
+blocked layout. Modules declare what they need (`_input_channels()`, `_keeps_channels`), so
+nothing here knows layer classes."""
 import numpy as np
 
-from ..functional._layout import Blocked, check_blocked, from_blocked, to_blocked
+from ..autograd.tensor import Tensor
+from ..functional._layout import Blocked, check_blocked
 
 # Shape tracing for Module.summary(): a list of (module, input shape, output shape) while active.
 _trace = None
@@ -14,76 +16,52 @@ def record(module, in_shape, out_shape):
         _trace.append((module, tuple(in_shape), tuple(out_shape)))
 
 
-# Layers that keep the channel count: expected_channels looks past them.
-_SAME_CHANNELS = ("ReLU", "ReLU6", "Dropout", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Identity")
-
-
-def expected_channels(module):
-    """The input channels a module needs: its own (Conv2d, BatchNorm2d), else its first child's
-    (containers, blocks and models register their children in the order they run), looking only
-    past layers that keep the channel count; None when it cannot tell or any count goes."""
-    from .conv import Conv2d
-    from .norm import BatchNorm2d
-
-    if isinstance(module, Conv2d):
-        return module.in_channels
-    if isinstance(module, BatchNorm2d):
-        return module.num_features
-    for child in module.children():
-        c = expected_channels(child)
-        if c is not None:
-            return c
-        if type(child).__name__ not in _SAME_CHANNELS or type(child).__module__.split(".")[0] != "cnncore":
-            return None
-    return None
-
-
-def enter(x, module):
-    """(Blocked input, whether it came as an NCHW array). An array is checked (4-d, numeric, the
-    channels the module needs) before it is converted, so a bad input runs no kernel."""
-    name = "%s input" % type(module).__name__
+def edge(x, module=None):
+    """A NumPy array or Blocked handed to the outermost module call, as a Tensor that records
+    (so that the module's explicit backward can return the gradient with respect to it). With
+    `module`, an image batch is first checked against the channels the module needs, so that the
+    error names the module the user called."""
+    if module is not None and isinstance(x, (np.ndarray, Blocked)) and module._input_channels() is not None:
+        activation(x, module)
     if isinstance(x, Blocked):
-        check_blocked(x, name)
-        return x, False
-    try:
-        arr = np.asarray(x) if not isinstance(x, np.ndarray) else x
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError("%s: expected a numeric array, got %s (%s)" % (name, type(x).__name__, exc))
-    if arr.ndim != 4:
-        raise ValueError("%s: expected a 4-d array (N, C, H, W), got shape %s" % (name, arr.shape))
-    if arr.dtype.kind not in "fiu":
-        raise TypeError("%s: expected a real numeric array (float or int), got dtype %s" % (name, arr.dtype))
-    c = expected_channels(module)
-    if c is not None and arr.shape[1] != c:
-        raise ValueError("%s: expected %d channels, got shape %s" % (name, c, arr.shape))
+        check_blocked(x, "input")
+        return Tensor._edge(x)
+    if isinstance(x, np.ndarray) and x.dtype.kind in "fiu":
+        return Tensor._edge(np.array(x, dtype=np.float32, order="C", copy=True))
+    return x
+
+
+def activation(x, module):
+    """The module's 4-d input as a Tensor: checked (4-d, real numbers, the channels the module
+    needs and its own shape rules) before any kernel runs."""
+    name = "%s input" % type(module).__name__
+    if isinstance(x, Tensor):
+        shape = x.shape
+    else:
+        if isinstance(x, Blocked):
+            x = edge(x)
+            shape = x.shape
+        else:
+            try:
+                arr = np.asarray(x) if not isinstance(x, np.ndarray) else x
+            except Exception as exc:  # ragged lists and the like
+                raise TypeError("%s: expected a numeric array, got %s (%s)" % (name, type(x).__name__, exc))
+            if arr.dtype.kind not in "fiu":
+                raise TypeError("%s: expected a real numeric array (float or int), got dtype %s"
+                                % (name, arr.dtype))
+            shape = arr.shape
+            x = None
+    if len(shape) != 4:
+        raise ValueError("%s: expected a 4-d array (N, C, H, W), got shape %s" % (name, tuple(shape)))
+    c = module._input_channels()
+    if c is not None and shape[1] != c:
+        raise ValueError("%s: expected %d channels, got shape %s" % (name, c, tuple(shape)))
     check = getattr(module, "_check_input_shape", None)
     if check is not None:
-        check(arr.shape)
-    return to_blocked(arr, name), True
-
-
-def leave(yb, was_array):
-    return from_blocked(yb) if was_array else yb
-
-
-def grad_enter(dy, expected_shape, module):
-    """The output gradient as a Blocked of the forward output's shape (converted if an array)."""
-    if isinstance(dy, Blocked):
-        check_blocked(dy, "%s.backward: grad_output" % type(module).__name__)
-        got = dy.shape
-        dyb = dy
-    else:
-        try:
-            arr = np.asarray(dy)
-        except Exception as exc:
-            raise TypeError("%s.backward: grad_output: expected a numeric array, got %s (%s)"
-                            % (type(module).__name__, type(dy).__name__, exc))
-        got = arr.shape
-        dyb = None
-    if tuple(got) != tuple(expected_shape):
-        raise ValueError("%s.backward: grad_output: expected shape %s (the forward output's), got %s"
-                         % (type(module).__name__, tuple(expected_shape), tuple(got)))
-    return dyb if dyb is not None else to_blocked(arr, "grad_output")
+        check(shape)
+    if x is None:
+        x = Tensor._make(np.ascontiguousarray(arr, dtype=np.float32), tuple(arr.shape), None, False, False)
+    return x
 
 
 def no_cache_error(module):

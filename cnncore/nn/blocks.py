@@ -1,8 +1,6 @@
 """Residual blocks with torchvision's child names, so state_dicts move between the two:
-BasicBlock and Bottleneck (ResNet), InvertedResidual (MobileNetV2). Inside a block activations
-stay blocked and BN+ReLU, BN+add+ReLU run fused."""
-from ..functional._activation import add_blocked
-from . import _flow
+BasicBlock and Bottleneck (ResNet), InvertedResidual (MobileNetV2). Forward-only: the graph gives
+their backward, and its fusion rules run BN+ReLU and BN+add+ReLU as single passes."""
 from .activation import ReLU, ReLU6
 from .conv import Conv2d
 from .container import Sequential
@@ -16,31 +14,7 @@ def _downsample(inplanes, outplanes, stride):
     return None
 
 
-class _Residual(Module):
-    """Shared forward/backward plumbing: `_body` / `_body_backward` are the block's own."""
-
-    def forward(self, x):
-        xb, was_array = _flow.enter(x, self)
-        yb = self._body(xb)
-        self._cache = (was_array, yb.shape)
-        return _flow.leave(yb, was_array)
-
-    def backward(self, grad_output, input_grad=True):
-        if getattr(self, "_cache", None) is None:
-            raise _flow.no_cache_error(self)
-        was_array, out_shape = self._cache
-        self._cache = None
-        dyb = _flow.grad_enter(grad_output, out_shape, self)
-        return _flow.leave(self._body_backward(dyb), was_array)
-
-    def _identity(self, xb):
-        return xb if self.downsample is None else self.downsample(xb)
-
-    def _identity_backward(self, d_identity):
-        return d_identity if self.downsample is None else self.downsample.backward(d_identity)
-
-
-class BasicBlock(_Residual):
+class BasicBlock(Module):
     """relu(bn2(conv2(relu(bn1(conv1(x))))) + downsample(x)): two 3x3 convolutions, as
     torchvision's BasicBlock(inplanes, planes, stride=1, downsample=None). The downsample
     (1x1 conv + BN) is made when stride != 1 or inplanes != planes."""
@@ -57,20 +31,14 @@ class BasicBlock(_Residual):
         self.downsample = downsample if downsample is not None else _downsample(inplanes, planes, stride)
         self.stride = stride
 
-    def _body(self, xb):
-        out = self.bn1.forward(self.conv1(xb), relu=True)
-        _flow.record(self.relu, out.shape, out.shape)
-        out = self.bn2.forward(self.conv2(out), residual=self._identity(xb))
-        _flow.record(self.relu, out.shape, out.shape)
-        return out
-
-    def _body_backward(self, dyb):
-        d, d_identity = self.bn2.backward(dyb)
-        d = self.bn1.backward(self.conv2.backward(d))
-        return add_blocked(self.conv1.backward(d), self._identity_backward(d_identity))
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.relu(out + identity)
 
 
-class Bottleneck(_Residual):
+class Bottleneck(Module):
     """1x1 reduce, 3x3 (carrying the stride), 1x1 expand (x4), plus the shortcut, as torchvision's
     Bottleneck(inplanes, planes, stride=1, downsample=None)."""
 
@@ -89,20 +57,12 @@ class Bottleneck(_Residual):
         self.downsample = downsample if downsample is not None else _downsample(inplanes, out, stride)
         self.stride = stride
 
-    def _body(self, xb):
-        out = self.bn1.forward(self.conv1(xb), relu=True)
-        _flow.record(self.relu, out.shape, out.shape)
-        out = self.bn2.forward(self.conv2(out), relu=True)
-        _flow.record(self.relu, out.shape, out.shape)
-        out = self.bn3.forward(self.conv3(out), residual=self._identity(xb))
-        _flow.record(self.relu, out.shape, out.shape)
-        return out
-
-    def _body_backward(self, dyb):
-        d, d_identity = self.bn3.backward(dyb)
-        d = self.bn2.backward(self.conv3.backward(d))
-        d = self.bn1.backward(self.conv2.backward(d))
-        return add_blocked(self.conv1.backward(d), self._identity_backward(d_identity))
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.relu(out + identity)
 
 
 def conv_bn_act(inp, oup, kernel_size=3, stride=1, groups=1, activation=ReLU6):
@@ -111,7 +71,7 @@ def conv_bn_act(inp, oup, kernel_size=3, stride=1, groups=1, activation=ReLU6):
                       BatchNorm2d(oup), activation(inplace=True))
 
 
-class InvertedResidual(_Residual):
+class InvertedResidual(Module):
     """MobileNetV2's block: 1x1 expand (+BN+ReLU6, skipped when expand_ratio == 1), 3x3 depthwise
     (+BN+ReLU6), 1x1 linear projection (+BN), and the identity shortcut when stride == 1 and
     inp == oup. Child names as torchvision's (conv.0.0.weight, ...)."""
@@ -130,10 +90,6 @@ class InvertedResidual(_Residual):
         self.conv = Sequential(*layers)
         self.downsample = None
 
-    def _body(self, xb):
-        out = self.conv(xb)
-        return add_blocked(out, xb) if self.use_res_connect else out
-
-    def _body_backward(self, dyb):
-        d = self.conv.backward(dyb)
-        return add_blocked(d, dyb) if self.use_res_connect else d
+    def forward(self, x):
+        out = self.conv(x)
+        return x + out if self.use_res_connect else out

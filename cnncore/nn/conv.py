@@ -4,10 +4,8 @@ import math
 import numpy as np
 
 from .. import _random
-from .. import _kernels
-from ..functional._conv import PackedConv, _shares_blocks, conv2d_backward_blocked, conv2d_blocked
-from ..functional._conv import conv_geometry, relu_mask_blocked
-from ..functional._layout import Blocked
+from ..autograd.lazy import ConvNode
+from ..functional._conv import PackedConv, conv_geometry
 from ..functional._validate import int_arg, pair
 from . import _flow
 from .module import Module
@@ -53,7 +51,6 @@ class Conv2d(Module):
         self._folded = None
         self._folded_key = None
         self._geometry = None
-        self._cache = None
 
     def extra_repr(self):
         s = "%d, %d, kernel_size=%s, stride=%s" % (self.in_channels, self.out_channels,
@@ -97,36 +94,14 @@ class Conv2d(Module):
             self._folded_key = key
         return self._folded
 
-    def _run(self, xb, packed, bias, relu):
-        """The convolution on a validated Blocked input; the geometry is computed once per input shape."""
-        g = self._check_input_shape(xb.shape)
-        if packed.depthwise or _shares_blocks(packed) or g.n == 0:
-            return conv2d_blocked(xb, packed, bias, self.stride, self.padding, self.dilation, relu)
-        p, lo, cnt, _ = packed.forward_packing
-        return Blocked(_kernels.conv_forward(g, xb.data, p, lo, cnt, bias, relu), g.c_out), g
+    def _input_channels(self):
+        return self.in_channels
 
-    def forward(self, x, relu=False, bn=None):
-        """y = conv(x) + bias (then ReLU when relu=True, fused in the kernel's epilogue).
-
-        bn: an eval-mode BatchNorm2d applied to the output, folded into the weights (what a
-        Sequential does for Conv2d -> BatchNorm2d in eval mode); backward then also accumulates
-        that BatchNorm's weight and bias gradients.
-        """
-        xb, was_array = _flow.enter(x, self)
-        if xb.channels != self.in_channels:
-            raise ValueError("Conv2d input: expected %d channels, got shape %s"
-                             % (self.in_channels, xb.shape))
-        self._check_input_shape(xb.shape)  # before packing the weights
-        if bn is not None:
-            packed, bias, _, _ = self._fold(bn)
-        else:
-            packed, bias = self.packed(), self._bias()
-        yb, g = self._run(xb, packed, bias, relu)
-        self._cache = (xb, yb if relu else None, g, was_array, yb.shape, bn)
-        _flow.record(self, xb.shape, yb.shape)
-        if bn is not None:
-            _flow.record(bn, yb.shape, yb.shape)
-        return _flow.leave(yb, was_array)
+    def forward(self, x):
+        """conv(x) + bias: a pending node in the graph, so that a following ReLU or eval-mode
+        BatchNorm is fused into it (cnncore.autograd.fusion)."""
+        x = _flow.activation(x, self)
+        return ConvNode.make(self, x, self._check_input_shape(x.shape))[1]
 
     def _check_input_shape(self, shape):
         """Validate an input shape (ValueError naming the problem); the geometry is computed once
@@ -136,35 +111,6 @@ class Conv2d(Module):
             g = conv_geometry(shape, self.weight.shape, self.stride, self.padding, self.dilation, self.groups)
             self._geometry = (shape, g)
         return self._geometry[1]
-
-    def backward(self, grad_output, input_grad=True):
-        """Accumulate weight/bias gradients; return the input gradient (None if input_grad=False)."""
-        if self._cache is None:
-            raise _flow.no_cache_error(self)
-        xb, yb, g, was_array, out_shape, bn = self._cache
-        dyb = _flow.grad_enter(grad_output, out_shape, self)
-        if yb is not None:
-            dyb = relu_mask_blocked(dyb, yb)
-        if bn is None:
-            dxb, dw, db = conv2d_backward_blocked(dyb, xb, self.packed(), g, need_input_grad=input_grad)
-            self.weight.accumulate_grad(dw)
-            if self.bias is not None:
-                self.bias.accumulate_grad(db)
-        else:
-            packed, _, scale, invstd = self._fold(bn)
-            dxb, dwf, dbf = conv2d_backward_blocked(dyb, xb, packed, g, need_input_grad=input_grad)
-            # y = conv(x, w * s) + (b - mean) * s + beta, s = gamma * invstd, per output channel
-            dwf64, dbf64 = dwf.astype(np.float64), dbf.astype(np.float64)
-            self.weight.accumulate_grad((dwf64 * scale[:, None, None, None]).astype(np.float32))
-            b = np.zeros(self.out_channels) if self.bias is None else self.bias.data.astype(np.float64)
-            if self.bias is not None:
-                self.bias.accumulate_grad((dbf64 * scale).astype(np.float32))
-            if bn.weight is not None:
-                ds = (dwf64 * self.weight.data).sum(axis=(1, 2, 3)) + dbf64 * (b - bn.running_mean)
-                bn.weight.accumulate_grad((ds * invstd).astype(np.float32))
-                bn.bias.accumulate_grad(dbf.astype(np.float32))
-        self._cache = None
-        return None if dxb is None else _flow.leave(dxb, was_array)
 
     def flops(self, in_shape, out_shape):
         n, _, oh, ow = out_shape

@@ -1,9 +1,10 @@
 """Module: the base of every layer, block and model.
 
 As in PyTorch, child modules, Parameters and buffers assigned as attributes are registered in
-order; state_dict keys are dotted paths ("features.0.weight"). Training is layer-wise: `y =
-module(x)` caches what the backward needs, `dx = module.backward(dy)` returns the input gradient
-and accumulates every parameter's gradient into `Parameter.grad`.
+order; state_dict keys are dotted paths ("features.0.weight"). A module defines `forward` only:
+its ops record themselves in the graph (cnncore.autograd), `loss.backward()` differentiates it
+and every Parameter gets its `.grad`. `module.backward(dy)` is backward from the module's last
+output with a given gradient, returning the gradient with respect to its input.
 """
 import functools
 import threading
@@ -11,6 +12,13 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ..autograd import engine
+from ..autograd.engine import ConcurrentUseError, run_backward
+from ..autograd.lazy import flush, module_depth, set_module_depth
+from ..autograd.tensor import Tensor
+from ..autograd.values import as_plain
+from ..functional._layout import Blocked
+from . import _flow
 from .parameter import Parameter
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -29,11 +37,6 @@ class StateDictError(ValueError):
         for key, want, got in mismatched:
             parts.append("%r: expected shape %s, got %s" % (key, want, got))
         super().__init__("state_dict for %s: %s" % (module_name, "; ".join(parts)))
-
-
-class ConcurrentUseError(RuntimeError):
-    """A module was called from a second thread while another thread was inside its forward or
-    backward: its caches (the forward's saved activations) would be corrupted."""
 
 
 def _one_thread_at_a_time(method):
@@ -69,11 +72,27 @@ def _one_thread_at_a_time(method):
 
 
 class Module:
-    """Base class of layers and models: subclasses define forward() and backward().
+    """Base class of layers and models: subclasses define forward().
 
     A module may be used from any thread, but from one thread at a time: forward and backward of
     every subclass are guarded (see _one_thread_at_a_time) and a concurrent call from another
     thread raises ConcurrentUseError."""
+
+    # Channel behaviour, for checking an input before any kernel runs: a layer that needs a
+    # given number of input channels overrides _input_channels(); a layer whose output has its
+    # input's channels sets _keeps_channels, so that a container looks past it.
+    _keeps_channels = False
+
+    def _input_channels(self):
+        """The input channels this module needs (None: any, or cannot tell): its first child's,
+        looking past children that keep the channel count."""
+        for child in self.children():
+            c = child._input_channels()
+            if c is not None:
+                return c
+            if not child._keeps_channels:
+                return None
+        return None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -147,11 +166,65 @@ class Module:
     def forward(self, *args):
         raise NotImplementedError("%s does not define forward()" % type(self).__name__)
 
-    def backward(self, grad_output):
-        raise NotImplementedError("%s does not define backward()" % type(self).__name__)
-
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        depth = module_depth()
+        if depth == 0:  # arrays from the user: Tensors the explicit backward can answer for
+            original = args
+            args = tuple(_flow.edge(a, self if k == 0 else None) for k, a in enumerate(args[:self._tensor_args])) \
+                + args[self._tensor_args:]
+        set_module_depth(depth + 1)
+        prof = engine.profiler
+        try:
+            out = self.forward(*args, **kwargs) if prof is None else prof.timed_call(self, args, kwargs)
+        finally:
+            set_module_depth(depth)
+            if depth == 0:
+                flush()
+        if _flow._trace is not None and not self._modules and isinstance(out, Tensor):
+            first = args[0] if args else None
+            _flow.record(self, getattr(first, "shape", ()), out.shape)
+        if depth == 0:
+            self.__dict__["_last_call"] = (original, args, out)
+        return out
+
+    # How many leading positional arguments are activations (wrapped as Tensors at the edge);
+    # a loss sets 1 so that its targets stay integers.
+    _tensor_args = 8
+
+    def backward(self, grad_output, input_grad=True):
+        """Backward from this module's last output (of its last outermost call) with the
+        gradient `grad_output`: parameter gradients accumulate into `Parameter.grad`, and the
+        gradient with respect to the (first) input is returned (None with input_grad=False), as
+        a NumPy array if the input was one. `loss.backward()` is the usual way; this one serves
+        code that computes the output gradient itself (layer-wise training, custom losses)."""
+        call = self.__dict__.get("_last_call")
+        if call is None:
+            raise _flow.no_cache_error(self)
+        original, args, out = call
+        if not isinstance(out, Tensor):
+            raise TypeError("%s.backward: the forward returned %s, not a Tensor"
+                            % (type(self).__name__, type(out).__name__))
+        g = out._seed(grad_output, "%s.backward: grad_output" % type(self).__name__)
+        x = args[0] if args and isinstance(args[0], Tensor) else None
+        if not out._rec and not (x is not None and out is x):
+            raise RuntimeError("%s.backward: the forward recorded nothing to differentiate (it ran "
+                               "under no_grad, or nothing in it requires grad)" % type(self).__name__)
+        self.__dict__["_last_call"] = None
+        stop = [x] if (input_grad and x is not None) else []
+        grads = run_backward([out], [g], stop=stop)
+        if not input_grad or x is None:
+            return None
+        gx = grads.get(id(x))
+        if gx is None:
+            gx = np.zeros(x.shape, np.float32)
+        first = original[0]
+        if isinstance(first, Blocked):
+            from ..autograd.values import as_blocked
+
+            return as_blocked(gx)
+        if isinstance(first, Tensor):
+            return Tensor._make(gx, x.shape, None, False, False)
+        return as_plain(gx)
 
     def train(self, mode=True):
         """Training mode (batch statistics, dropout on) or not; recursive; returns self."""
@@ -170,6 +243,16 @@ class Module:
                 p.grad = None
             else:
                 p.grad.fill(0)
+
+    def __getstate__(self):
+        """For copy.deepcopy and pickle: the last call's graph and the thread guard stay behind."""
+        state = dict(self.__dict__)
+        for key in ("_last_call", "_busy_thread", "_busy_depth"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
 
     # ------------------------------------------------------------------ traversal
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
@@ -305,3 +388,6 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+Module.backward = _one_thread_at_a_time(Module.backward)

@@ -1,6 +1,9 @@
-"""BatchNorm2d, with the fused forms its containers use: BN+ReLU and BN+add+ReLU."""
+"""BatchNorm2d (fused with a following ReLU, residual add + ReLU, or into a preceding convolution
+in eval mode, by the graph's fusion rules)."""
 import numpy as np
 
+from ..autograd import fusion
+from ..autograd.lazy import BatchNormNode
 from ..functional import _norm as N
 from ..functional._validate import float_arg, int_arg
 from . import _flow
@@ -39,7 +42,6 @@ class BatchNorm2d(Module):
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
-        self._cache = None
 
     def extra_repr(self):
         return "%d, eps=%s, momentum=%s, affine=%s, track_running_stats=%s" % (
@@ -67,52 +69,19 @@ class BatchNorm2d(Module):
     def _check_input_shape(self, shape):
         N._check_count(shape, self.training or self.running_mean is None)
 
-    def forward(self, x, relu=False, residual=None):
-        """relu(bn(x) [+ residual]) when relu=True (fused, one pass); plain bn(x) by default."""
-        xb, was_array = _flow.enter(x, self)
-        if xb.channels != self.num_features:
-            raise ValueError("BatchNorm2d input: expected %d channels, got shape %s"
-                             % (self.num_features, xb.shape))
-        use_batch, factor = self._mode()
-        rm, rv = self._running(use_batch)
-        w = None if self.weight is None else self.weight.data
-        b = None if self.bias is None else self.bias.data
-        args = (rm, rv, w, b, use_batch, factor, self.eps)
-        if residual is not None:
-            rb, _ = _flow.enter(residual, self)
-            yb, mean, invstd = N.batch_norm_add_relu_blocked(xb, rb, *args)
-        elif relu:
-            yb, mean, invstd = N.batch_norm_relu_blocked(xb, *args)
-        else:
-            yb, mean, invstd = N.batch_norm_blocked(xb, *args)
-        self._cache = (xb, yb if (relu or residual is not None) else None, residual is not None,
-                       mean, invstd, use_batch, was_array)
-        _flow.record(self, xb.shape, yb.shape)
-        return _flow.leave(yb, was_array)
+    def _input_channels(self):
+        return self.num_features
 
-    def backward(self, grad_output, input_grad=True):
-        """Accumulate weight/bias gradients; return the input gradient, or (input gradient,
-        residual gradient) after a forward with a residual."""
-        if self._cache is None:
-            raise _flow.no_cache_error(self)
-        xb, yb, has_residual, mean, invstd, use_batch, was_array = self._cache
-        dyb = _flow.grad_enter(grad_output, xb.shape, self)
-        w = np.ones(self.num_features, np.float32) if self.weight is None else self.weight.data
-        dr = None
-        if has_residual:
-            dx, dr, dw, db = N.batch_norm_add_relu_backward_blocked(dyb, yb, xb, w, mean, invstd, use_batch)
-        elif yb is not None:
-            dx, dw, db = N.batch_norm_relu_backward_blocked(dyb, yb, xb, w, mean, invstd, use_batch)
-        else:
-            dx, dw, db = N.batch_norm_backward_blocked(dyb, xb, w, mean, invstd, use_batch)
-        if self.weight is not None:
-            self.weight.accumulate_grad(dw)
-            self.bias.accumulate_grad(db)
-        self._cache = None
-        dx = _flow.leave(dx, was_array)
-        if has_residual:
-            return dx, _flow.leave(dr, was_array)
-        return dx
+    def forward(self, x):
+        """bn(x): a pending node, so that a following ReLU (or ReLU of a sum with a residual)
+        runs in the same pass; in eval mode it folds into a convolution that produced x."""
+        x = _flow.activation(x, self)
+        use_batch, factor = self._mode()
+        if not use_batch:
+            folded = fusion.batch_norm_eval(self, x)
+            if folded is not None:
+                return folded
+        return BatchNormNode.make(self, x, use_batch, factor)[1]
 
     def flops(self, in_shape, out_shape):
         n = 1

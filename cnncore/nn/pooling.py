@@ -1,31 +1,29 @@
 """MaxPool2d, AvgPool2d, AdaptiveAvgPool2d (torch.nn's signatures and defaults)."""
+from ..autograd import layers as L
 from ..functional import _pool as P
 from . import _flow
 from .module import Module
 
 
 class _Pool(Module):
+    _keeps_channels = True
+
     def __init__(self):
         super().__init__()
-        self._cache = None
+        self._geom = None
 
     def _check_input_shape(self, shape):
-        self._geometry(shape)
+        self._geometry(tuple(shape))
+
+    def _geometry(self, shape):
+        """The pooling geometry of an input shape (validated), computed once per shape."""
+        if self._geom is None or self._geom[0] != shape:
+            self._geom = (shape, self._make_geometry(shape))
+        return self._geom[1]
 
     def forward(self, x):
-        xb, was_array = _flow.enter(x, self)
-        yb, saved = self._fwd(xb)
-        self._cache = (xb.shape, yb.shape, saved, was_array)
-        _flow.record(self, xb.shape, yb.shape)
-        return _flow.leave(yb, was_array)
-
-    def backward(self, grad_output, input_grad=True):
-        if self._cache is None:
-            raise _flow.no_cache_error(self)
-        in_shape, out_shape, saved, was_array = self._cache
-        dyb = _flow.grad_enter(grad_output, out_shape, self)
-        self._cache = None
-        return _flow.leave(self._bwd(dyb, in_shape[2:], saved), was_array)
+        x = _flow.activation(x, self)
+        return self._op(x, self._geometry(x.shape))
 
 
 class MaxPool2d(_Pool):
@@ -48,15 +46,12 @@ class MaxPool2d(_Pool):
             self.kernel_size, self.stride if self.stride is not None else self.kernel_size,
             self.padding, self.dilation, self.ceil_mode)
 
-    def _geometry(self, shape):
-        P._pool_geometry(shape, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+    def _make_geometry(self, shape):
+        return P._pool_geometry(shape, self.kernel_size, self.stride, self.padding, self.dilation,
+                                self.ceil_mode)
 
-    def _fwd(self, xb):
-        return P.max_pool2d_blocked(xb, self.kernel_size, self.stride, self.padding, self.dilation,
-                                    self.ceil_mode)
-
-    def _bwd(self, dyb, input_hw, argmax):
-        return P.max_pool2d_backward_blocked(dyb, argmax, input_hw)
+    def _op(self, x, g):
+        return L.max_pool2d(x, g)
 
     def flops(self, in_shape, out_shape):
         k = self.kernel_size if isinstance(self.kernel_size, (tuple, list)) else (self.kernel_size,) * 2
@@ -71,7 +66,7 @@ class AvgPool2d(_Pool):
                  divisor_override=None):
         super().__init__()
         P._pool_args(kernel_size, stride, padding, 1, ceil_mode)
-        P._avg_options(count_include_pad, divisor_override)
+        self._options = P._avg_options(count_include_pad, divisor_override)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
         self.divisor_override = divisor_override
@@ -80,18 +75,12 @@ class AvgPool2d(_Pool):
         return "kernel_size=%s, stride=%s, padding=%s" % (
             self.kernel_size, self.stride if self.stride is not None else self.kernel_size, self.padding)
 
-    def _args(self):
-        return (self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
-                self.divisor_override)
+    def _make_geometry(self, shape):
+        return P._pool_geometry(shape, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode)
 
-    def _geometry(self, shape):
-        P._pool_geometry(shape, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode)
-
-    def _fwd(self, xb):
-        return P.avg_pool2d_blocked(xb, *self._args()), None
-
-    def _bwd(self, dyb, input_hw, _):
-        return P.avg_pool2d_backward_blocked(dyb, input_hw, *self._args())
+    def _op(self, x, g):
+        cip, div = self._options
+        return L.avg_pool2d(x, g, cip, div)
 
     def flops(self, in_shape, out_shape):
         k = self.kernel_size if isinstance(self.kernel_size, (tuple, list)) else (self.kernel_size,) * 2
@@ -109,14 +98,13 @@ class AdaptiveAvgPool2d(_Pool):
     def extra_repr(self):
         return "output_size=%s" % (self.output_size,)
 
-    def _geometry(self, shape):
+    def _make_geometry(self, shape):
         P._check_input_sizes(shape)
+        oh, ow = P._adaptive_output_size(self.output_size, shape[2], shape[3])
+        return P._adaptive_geometry(shape, oh, ow)
 
-    def _fwd(self, xb):
-        return P.adaptive_avg_pool2d_blocked(xb, self.output_size), None
-
-    def _bwd(self, dyb, input_hw, _):
-        return P.adaptive_avg_pool2d_backward_blocked(dyb, input_hw)
+    def _op(self, x, g):
+        return L.adaptive_avg_pool2d(x, g)
 
     def flops(self, in_shape, out_shape):
         return in_shape[0] * in_shape[1] * in_shape[2] * in_shape[3]

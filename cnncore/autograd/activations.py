@@ -1,0 +1,208 @@
+"""Recorded activations. ReLU and ReLU6 run the C kernels (a ReLU after a pending convolution or
+batch norm is fused into it); the others are NumPy expressions on the raw values, blocked data
+included (padded lanes reset to zero where f(0) != 0). Formulas and gradients are PyTorch's."""
+import numbers
+
+import numpy as np
+
+from .. import _kernels
+from ..functional._layout import Blocked
+from . import fusion
+from .ops import as_tensor, output
+from .values import as_blocked, as_plain, zero_pad_lanes
+
+
+def _raw(v):
+    return v.data if isinstance(v, Blocked) else v
+
+
+def _wrap(data, v):
+    """data (computed from raw value v) in v's representation, padded lanes zeroed."""
+    if isinstance(v, Blocked):
+        return Blocked(zero_pad_lanes(data, v.channels), v.channels)
+    return data
+
+
+def _grad_raw(g, v):
+    if isinstance(v, Blocked):
+        return as_blocked(g).data
+    return as_plain(g)
+
+
+def _elementwise(x, name, forward, backward, save="x"):
+    """y = forward(x) elementwise; backward(g, x, y) -> dx on raw arrays."""
+    x = as_tensor(x, "input")
+    v = x.value
+    xr = _raw(v)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        yr = np.asarray(forward(xr), dtype=np.float32)
+    y = _wrap(yr, v)
+    keep_x = xr if "x" in save else None
+    keep_y = yr if "y" in save else None
+
+    def grad_fn(g, needs):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            d = np.asarray(backward(_grad_raw(g, v), keep_x, keep_y), dtype=np.float32)
+        return [_wrap(np.ascontiguousarray(d), v)]
+
+    return output(y, x.shape, [x], name, grad_fn)
+
+
+def relu(x):
+    """max(x, 0) (fused into a pending convolution or batch norm that produced x)."""
+    x = as_tensor(x, "input")
+    fused = fusion.relu(x)
+    if fused is not None:
+        return fused
+    return _kernel_act(x, _kernels.relu, _kernels.relu_backward, "ReLU")
+
+
+def relu6(x):
+    """min(max(x, 0), 6)."""
+    return _kernel_act(as_tensor(x, "input"), _kernels.relu6, _kernels.relu6_backward, "ReLU6")
+
+
+def _kernel_act(x, fwd, bwd, name):
+    v = x.value
+    y = Blocked(fwd(v.data), v.channels) if isinstance(v, Blocked) else fwd(v)
+    yr = _raw(y)
+
+    def grad_fn(g, needs):
+        gr = _grad_raw(g, v)
+        d = bwd(gr, yr)
+        return [Blocked(d, v.channels) if isinstance(v, Blocked) else d]
+
+    return output(y, x.shape, [x], name, grad_fn)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x if x > 0 else negative_slope * x."""
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
+        raise TypeError("negative_slope: expected a number, got %r" % (negative_slope,))
+    s = np.float32(negative_slope)
+    return _elementwise(x, "LeakyReLU", lambda a: np.where(a > 0, a, a * s),
+                        lambda g, a, y: np.where(a > 0, g, g * s))
+
+
+def abs(x):
+    """|x| (gradient sign(x), 0 at 0, as torch)."""
+    return _elementwise(x, "Abs", np.abs, lambda g, a, y: g * np.sign(a))
+
+
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x))."""
+    return _elementwise(x, "Sigmoid", _sigmoid, lambda g, a, y: g * y * (1 - y), save="y")
+
+
+def tanh(x):
+    return _elementwise(x, "Tanh", np.tanh, lambda g, a, y: g * (1 - y * y), save="y")
+
+
+def silu(x):
+    """x * sigmoid(x) (swish)."""
+    def backward(g, a, y):
+        s = _sigmoid(a)
+        return g * (s * (1 + a * (1 - s)))
+
+    return _elementwise(x, "SiLU", lambda a: a * _sigmoid(a), backward)
+
+
+def hardswish(x):
+    """x * relu6(x + 3) / 6."""
+    def backward(g, a, y):
+        return np.where(a < -3, 0, np.where(a <= 3, g * (a / 3 + 0.5), g))
+
+    return _elementwise(x, "Hardswish", lambda a: a * np.clip(a + 3, 0, 6) / 6, backward)
+
+
+def hardsigmoid(x):
+    """relu6(x + 3) / 6."""
+    return _elementwise(x, "Hardsigmoid", lambda a: np.clip(a + 3, 0, 6) / 6,
+                        lambda g, a, y: np.where((a > -3) & (a < 3), g / 6, 0))
+
+
+def _erf(a):
+    """erf to about 1.5e-7 absolute (Abramowitz and Stegun 7.1.26), in float64."""
+    a = np.asarray(a, dtype=np.float64)
+    s = np.sign(a)
+    z = np.abs(a)
+    t = 1.0 / (1.0 + 0.3275911 * z)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return s * (1.0 - poly * np.exp(-z * z))
+
+
+_SQRT_2_OVER_PI = np.sqrt(2.0 / np.pi)
+
+
+def gelu(x, approximate="none"):
+    """x * Phi(x) (approximate='none') or its tanh approximation (approximate='tanh')."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError("approximate: expected 'none' or 'tanh', got %r" % (approximate,))
+    if approximate == "none":
+        def forward(a):
+            return 0.5 * a * (1.0 + _erf(a / np.sqrt(2.0)))
+
+        def backward(g, a, y):
+            a64 = a.astype(np.float64)
+            cdf = 0.5 * (1.0 + _erf(a64 / np.sqrt(2.0)))
+            pdf = np.exp(-0.5 * a64 * a64) / np.sqrt(2 * np.pi)
+            return g * (cdf + a64 * pdf)
+    else:
+        def forward(a):
+            a64 = a.astype(np.float64)
+            return 0.5 * a64 * (1 + np.tanh(_SQRT_2_OVER_PI * (a64 + 0.044715 * a64 ** 3)))
+
+        def backward(g, a, y):
+            a64 = a.astype(np.float64)
+            inner = _SQRT_2_OVER_PI * (a64 + 0.044715 * a64 ** 3)
+            th = np.tanh(inner)
+            d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * a64 * a64)
+            return g * (0.5 * (1 + th) + 0.5 * a64 * (1 - th * th) * d_inner)
+    return _elementwise(x, "GELU", forward, backward)
+
+
+def _dim_arg(dim, ndim):
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or not -ndim <= dim < max(ndim, 1):
+        raise ValueError("dim: expected a dimension in [%d, %d), got %r" % (-ndim, ndim, dim))
+    return int(dim) % max(ndim, 1)
+
+
+def softmax(x, dim):
+    """exp(x) / sum(exp(x)) along `dim` (stable: the maximum is subtracted first)."""
+    return _softmax(x, dim, log=False)
+
+
+def log_softmax(x, dim):
+    """x - log(sum(exp(x))) along `dim`."""
+    return _softmax(x, dim, log=True)
+
+
+def _softmax(x, dim, log):
+    x = as_tensor(x, "input")
+    d = _dim_arg(dim, x.ndim)
+    v = x.value
+    blk = isinstance(v, Blocked)
+    a = as_plain(v).astype(np.float64)
+    shifted = a - a.max(axis=d, keepdims=True) if a.size else a
+    if log:
+        y = shifted - np.log(np.exp(shifted).sum(axis=d, keepdims=True))
+    else:
+        e = np.exp(shifted)
+        y = e / e.sum(axis=d, keepdims=True)
+    y32 = np.ascontiguousarray(y, dtype=np.float32)
+
+    def grad_fn(g, needs):
+        gp = as_plain(g).astype(np.float64)
+        if log:
+            dx = gp - np.exp(y) * gp.sum(axis=d, keepdims=True)
+        else:
+            dx = y * (gp - (gp * y).sum(axis=d, keepdims=True))
+        dx = np.ascontiguousarray(dx, dtype=np.float32)
+        return [as_blocked(dx) if blk else dx]
+
+    value = as_blocked(y32) if blk else y32
+    return output(value, x.shape, [x], "LogSoftmax" if log else "Softmax", grad_fn)

@@ -1,0 +1,227 @@
+"""The recorded graph: nodes, grad mode and the reverse pass.
+
+Every differentiable op creates a Node: its input Tensors, the Parameters it reads, and what its
+backward needs. `backward()` orders the nodes reachable from the roots once (depth-first, post
+order) and runs their `backward` in reverse, adding gradients where a value fans out. A node frees
+what it saved as the reverse pass leaves it (unless retain_graph=True), so a second backward
+through it is an error, not silent garbage.
+
+Some nodes are lazy (convolution, batch norm, and an add that may join them): their output is
+computed when first needed. That window is what lets fusion be a decision on the graph
+(cnncore.autograd.fusion): a ReLU applied to a convolution's pending output becomes one
+convolution with a ReLU epilogue, wherever the pattern occurs.
+"""
+import threading
+
+_local = threading.local()
+
+# A profiler (cnncore's bench --profile) when one is active: it learns of every node created
+# (`created(node)`) and is told the time of every lazy computation and backward (`spent`).
+profiler = None
+
+
+class ConcurrentUseError(RuntimeError):
+    """A module or a graph was used from a second thread while another thread was using it."""
+
+
+def is_grad_enabled():
+    """Whether ops record themselves for backward (True unless inside `no_grad`)."""
+    return getattr(_local, "grad_enabled", True)
+
+
+def set_grad_enabled(mode):
+    _local.grad_enabled = bool(mode)
+
+
+class _GradMode:
+    _mode = True
+
+    def __enter__(self):
+        self._previous = is_grad_enabled()
+        set_grad_enabled(self._mode)
+        return self
+
+    def __exit__(self, *exc):
+        set_grad_enabled(self._previous)
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            previous = is_grad_enabled()
+            set_grad_enabled(mode)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                set_grad_enabled(previous)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Context manager and decorator: ops inside record nothing and keep nothing for backward,
+    as torch.no_grad."""
+    _mode = False
+
+
+class enable_grad(_GradMode):
+    """Context manager and decorator: recording on again (inside a no_grad block)."""
+    _mode = True
+
+
+class Node:
+    """One recorded op. Subclasses set `inputs` (Tensors), `params` (Parameters whose gradients
+    they accumulate) and implement `backward(grad, needs)` -> one gradient (or None) per input;
+    `needs[i]` says whether input i's gradient is wanted. Lazy nodes also implement `compute()`.
+
+    Gradients travel in the representation of the value they belong to: a Blocked for a blocked
+    activation, a float32 ndarray otherwise."""
+
+    __slots__ = ("inputs", "params", "versions", "freed", "owner")
+    name = "op"
+    lazy = False
+
+    def __init__(self, inputs, params=()):
+        self.inputs = inputs
+        self.params = params
+        self.versions = [p._version for p in params] if params else None
+        self.freed = False
+        self.owner = None
+        if profiler is not None and not self.lazy:  # lazy nodes report when complete (emit)
+            profiler.created(self)
+
+    def backward(self, grad, needs):
+        raise NotImplementedError
+
+    def release(self):
+        """Drop what was saved for backward (subclasses with saved values override)."""
+
+    def wants_param_grads(self):
+        for p in self.params:
+            if p.requires_grad:
+                return True
+        return False
+
+    def check_versions(self):
+        if self.versions is None:
+            return
+        for p, v in zip(self.params, self.versions):
+            if p._version != v:
+                raise RuntimeError(
+                    "backward through %s: a Parameter of shape %s it used was changed in place "
+                    "(an optimizer step or `p.data = ...`) after the forward that recorded it; "
+                    "call backward() before changing parameters, then run the forward again"
+                    % (self.name, p.shape))
+
+
+def _order(roots, stop):
+    """Tensors with recorded nodes reachable from roots (not descending past `stop`), in post
+    order, and the set of ids of tensors whose gradient is needed (on a path to a leaf that
+    requires grad, to a Parameter that does, or to a tensor in `stop`)."""
+    order, need, visited = [], set(), set()
+    stack = [(root, False) for root in roots]
+    while stack:
+        t, expanded = stack.pop()
+        node = t._node
+        if expanded:
+            if node.wants_param_grads() or any(id(i) in need for i in node.inputs):
+                need.add(id(t))
+            order.append(t)
+            continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
+        if id(t) in stop:
+            need.add(id(t))
+        elif node is None or not t._rec:
+            if t.requires_grad:
+                need.add(id(t))
+        else:
+            stack.append((t, True))
+            for i in node.inputs:
+                if id(i) not in visited:
+                    stack.append((i, False))
+    return order, need
+
+
+def run_backward(roots, grads, retain_graph=False, stop=()):
+    """The reverse pass from `roots` (Tensors) seeded with `grads` (raw gradients of their
+    values). Leaves that require grad get `.grad`; Parameters get theirs through the nodes.
+    Tensors in `stop` are treated as leaves: their gradients are returned in a dict by id and
+    nothing below them runs."""
+    stop_ids = {id(t) for t in stop}
+    order, need = _order(roots, stop_ids)
+    me = threading.get_ident()
+    claimed = []
+    try:
+        for t in order:
+            node = t._node
+            if node.owner is not None and node.owner != me:
+                raise ConcurrentUseError(
+                    "backward: this graph is being differentiated by another thread (thread %d); "
+                    "a graph belongs to the thread that runs its backward" % node.owner)
+            node.owner = me
+            claimed.append(node)
+        acc = {}
+        for r, g in zip(roots, grads):
+            _accumulate(acc, id(r), g)
+        out = {}
+        leaves = []
+        for t in reversed(order):
+            g = acc.pop(id(t), None)
+            if g is None or id(t) not in need:
+                continue
+            node = t._node
+            if node.freed:
+                raise RuntimeError(
+                    "backward through %s a second time: its saved values were freed by the first "
+                    "backward; pass retain_graph=True to the first backward() to go through the "
+                    "graph again" % node.name)
+            node.check_versions()
+            inputs = node.inputs
+            needs = [id(i) in need for i in inputs]
+            if profiler is None:
+                grads_in = node.backward(g, needs)
+            else:
+                grads_in = profiler.timed_backward(node, g, needs)
+            if not retain_graph:
+                node.release()
+                node.freed = True
+            for i, gi, wanted in zip(inputs, grads_in, needs):
+                if gi is None or not wanted:
+                    continue
+                if id(i) in stop_ids:
+                    _accumulate(out, id(i), gi)
+                elif i._node is not None and i._rec:
+                    _accumulate(acc, id(i), gi)
+                else:
+                    leaves.append((i, gi))
+        for r, g in zip(roots, grads):  # a root that is itself a leaf or a stop
+            if id(r) in stop_ids:
+                _accumulate(out, id(r), g)
+            elif (r._node is None or not r._rec) and r.requires_grad:
+                leaves.append((r, g))
+        for leaf, g in leaves:
+            leaf._accumulate_grad(g)
+        return out
+    finally:
+        for node in claimed:
+            node.owner = None
+
+
+def graph_ops(*tensors):
+    """The names of the recorded ops that computed `tensors`, inputs first (what ran, with
+    fused ops named by their parts, e.g. 'Conv2d+ReLU', 'BatchNorm2d+Add+ReLU')."""
+    order, _ = _order(list(tensors), set())
+    return [t._node.name for t in order]
+
+
+def _accumulate(acc, key, g):
+    from .values import add_values
+
+    prev = acc.get(key)
+    acc[key] = g if prev is None else add_values(prev, g)

@@ -1,0 +1,190 @@
+"""The functional ops with Tensor arguments. Each function here returns a recorded
+cnncore.Tensor when any argument is a Tensor, and keeps the NumPy-in, NumPy-out behaviour of
+the stateless API otherwise (so `F.relu(array)` is still an array)."""
+import numpy as np
+
+from . import _activation, _conv, _linear, _loss, _pool
+
+__all__ = ["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid",
+           "gelu", "softmax", "log_softmax", "conv2d", "linear", "max_pool2d", "avg_pool2d",
+           "adaptive_avg_pool2d", "dropout", "cross_entropy", "flatten"]
+
+
+def _any_tensor(*args):
+    from ..autograd.tensor import Tensor
+
+    return any(isinstance(a, Tensor) for a in args)
+
+
+def _numpy_result(t):
+    """A Tensor op's result for NumPy callers: the values as an array."""
+    return t.numpy()
+
+
+def _autograd():
+    from .. import autograd
+    from ..autograd import activations, layers, ops
+
+    return autograd, activations, layers, ops
+
+
+def relu(input):
+    """max(input, 0) elementwise (any shape)."""
+    if _any_tensor(input):
+        return _autograd()[1].relu(input)
+    return _activation.relu(input)
+
+
+def relu6(input):
+    """min(max(input, 0), 6) elementwise (any shape)."""
+    if _any_tensor(input):
+        return _autograd()[1].relu6(input)
+    return _activation.relu6(input)
+
+
+def _numpy_or_tensor(fn_name):
+    def fn(input, *args, **kwargs):
+        op = getattr(_autograd()[1], fn_name)
+        if _any_tensor(input):
+            return op(input, *args, **kwargs)
+        return _numpy_result(op(input, *args, **kwargs))
+
+    fn.__name__ = fn_name
+    return fn
+
+
+leaky_relu = _numpy_or_tensor("leaky_relu")
+leaky_relu.__doc__ = "x if x > 0 else negative_slope * x, as torch.nn.functional.leaky_relu."
+sigmoid = _numpy_or_tensor("sigmoid")
+sigmoid.__doc__ = "1 / (1 + exp(-x)), as torch.sigmoid."
+tanh = _numpy_or_tensor("tanh")
+tanh.__doc__ = "tanh(x), as torch.tanh."
+silu = _numpy_or_tensor("silu")
+silu.__doc__ = "x * sigmoid(x), as torch.nn.functional.silu."
+hardswish = _numpy_or_tensor("hardswish")
+hardswish.__doc__ = "x * relu6(x + 3) / 6, as torch.nn.functional.hardswish."
+hardsigmoid = _numpy_or_tensor("hardsigmoid")
+hardsigmoid.__doc__ = "relu6(x + 3) / 6, as torch.nn.functional.hardsigmoid."
+gelu = _numpy_or_tensor("gelu")
+gelu.__doc__ = "x * Phi(x) (approximate='none') or the tanh approximation, as torch.nn.functional.gelu."
+
+
+def softmax(input, dim):
+    """exp(x) / sum(exp(x)) along dim, as torch.softmax (computed stably)."""
+    op = _autograd()[1].softmax
+    return op(input, dim) if _any_tensor(input) else _numpy_result(op(input, dim))
+
+
+def log_softmax(input, dim):
+    """x - logsumexp(x) along dim, as torch.log_softmax (computed stably)."""
+    op = _autograd()[1].log_softmax
+    return op(input, dim) if _any_tensor(input) else _numpy_result(op(input, dim))
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution, as torch.nn.functional.conv2d: input (N, C_in, H, W), weight (C_out,
+    C_in/groups, KH, KW), bias (C_out,) or None; stride, padding (zeros), dilation: an int or a
+    pair. Tensor arguments that require grad get gradients."""
+    if _any_tensor(input, weight, bias):
+        return _autograd()[2].conv2d(input, weight, bias, stride, padding, dilation, groups)
+    return _conv.conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias, as torch.nn.functional.linear (input 2-d)."""
+    if _any_tensor(input, weight, bias):
+        ops = _autograd()[3]
+        x = ops.as_tensor(input, "input")
+        w = ops.as_tensor(weight, "weight")
+        out = _matmul_t(x, w)
+        return out if bias is None else ops.add(out, bias)
+    return _linear.linear(input, weight, bias)
+
+
+def _matmul_t(x, w):
+    """x @ w.T for 2-d tensors, recorded (gradients for both)."""
+    from ..autograd.ops import output
+    from ..autograd.values import as_plain
+
+    a, b = as_plain(x.value), as_plain(w.value)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError("input: expected (N, %d) for a weight of shape %s, got %s"
+                         % (b.shape[1] if b.ndim == 2 else -1, b.shape, a.shape))
+    y = np.ascontiguousarray(a @ b.T, dtype=np.float32)
+
+    def backward(g, needs):
+        g = as_plain(g)
+        return [np.ascontiguousarray(g @ b, dtype=np.float32) if needs[0] else None,
+                np.ascontiguousarray(g.T @ a, dtype=np.float32) if needs[1] else None]
+
+    return output(y, y.shape, [x, w], "MatMulT", backward)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """2-D max pooling, as torch.nn.functional.max_pool2d."""
+    if _any_tensor(input):
+        if return_indices:
+            raise ValueError("return_indices: not available for Tensor inputs (use a NumPy array)")
+        t = _tensor_4d(input)
+        g = _pool._pool_geometry(t.shape, kernel_size, stride, padding, dilation, ceil_mode)
+        return _autograd()[2].max_pool2d(t, g)
+    return _pool.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """2-D average pooling, as torch.nn.functional.avg_pool2d."""
+    if _any_tensor(input):
+        t = _tensor_4d(input)
+        g = _pool._pool_geometry(t.shape, kernel_size, stride, padding, 1, ceil_mode)
+        cip, div = _pool._avg_options(count_include_pad, divisor_override)
+        return _autograd()[2].avg_pool2d(t, g, cip, div)
+    return _pool.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                            divisor_override)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """2-D adaptive average pooling, as torch.nn.functional.adaptive_avg_pool2d."""
+    if _any_tensor(input):
+        t = _tensor_4d(input)
+        _pool._check_input_sizes(t.shape)
+        oh, ow = _pool._adaptive_output_size(output_size, t.shape[2], t.shape[3])
+        return _autograd()[2].adaptive_avg_pool2d(t, _pool._adaptive_geometry(t.shape, oh, ow))
+    return _pool.adaptive_avg_pool2d(input, output_size)
+
+
+def _tensor_4d(t):
+    if t.ndim != 4:
+        raise ValueError("input: expected a 4-d tensor (N, C, H, W), got shape %s" % (t.shape,))
+    return t
+
+
+def dropout(input, p=0.5, training=True, seed=None):
+    """Dropout, as torch.nn.functional.dropout. With a NumPy input and an int seed, the
+    stateless seeded form (cnncore.functional._activation.dropout); with a Tensor, a recorded op
+    drawing its seed from cnncore's generator unless one is given."""
+    if _any_tensor(input):
+        from .. import _random
+
+        p, s, training = _activation._dropout_args(p, 0 if seed is None else seed, training)
+        if not training or p == 0:
+            return input
+        return _autograd()[2].dropout(input, p, _random.next_seed() if seed is None else s)
+    return _activation.dropout(input, p, training, 0 if seed is None else seed)
+
+
+def cross_entropy(input, target):
+    """Mean softmax cross-entropy of (N, K) logits against integer targets: a float for NumPy
+    logits, a 0-d Tensor (differentiable) for Tensor logits."""
+    if _any_tensor(input):
+        return _autograd()[2].cross_entropy(input, target)
+    return _loss.cross_entropy(input, target)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    """Flatten dims start_dim..end_dim, as torch.flatten."""
+    ops = _autograd()[3]
+    if _any_tensor(input):
+        return ops.flatten(input, start_dim, end_dim)
+    return ops.flatten(input, start_dim, end_dim).numpy()
