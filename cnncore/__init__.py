@@ -15,13 +15,14 @@ from ._config import (  # noqa: E402
     set_isa,
     set_num_threads,
     show_config,
+    _buffer_pool_from_environment,
     _isa_from_environment,
-    _tune_malloc_from_environment,
+    release_buffers,
 )
 from ._random import manual_seed  # noqa: E402
 
 _isa_from_environment()
-_tune_malloc_from_environment()
+_buffer_pool_from_environment()
 
 from .autograd import Tensor, cat, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, stack  # noqa: E402
 from . import functional  # noqa: E402
@@ -32,5 +33,5 @@ from . import data, models, train  # noqa: E402
 __all__ = [
     "Tensor", "available_isas", "cat", "config", "data", "enable_grad", "functional", "get_isa",
     "get_num_threads", "is_grad_enabled", "manual_seed", "models", "nn", "no_grad", "optim",
-    "set_grad_enabled", "set_isa", "set_num_threads", "show_config", "stack", "train", "__version__",
+    "release_buffers", "set_grad_enabled", "set_isa", "set_num_threads", "show_config", "stack", "train", "__version__",
 ]

@@ -7,21 +7,30 @@ from . import _kernels
 
 ISA_LEVELS = _kernels.ISA_LEVELS  # ("generic", "avx2", "avx512"), lowest first
 ISA_ENV = "CNNCORE_ISA"
-MALLOC_ENV = "CNNCORE_MALLOC_TUNING"
-_malloc_tuned = False
+POOL_ENV = "CNNCORE_POOL_MB"
 
 
-def _tune_malloc_from_environment():
-    """Unless CNNCORE_MALLOC_TUNING=0: make glibc keep freed blocks up to 32 MiB in the heap and
-    trim only past 512 MiB free, so a training step does not page-fault its activations in anew
-    each time (the kernel zeroes every fresh page). The process then holds on to memory it freed,
-    as framework allocators do."""
-    global _malloc_tuned
-    value = os.environ.get(MALLOC_ENV, "1").strip()
-    if value not in ("0", "1", ""):
-        raise ValueError("%s: expected 0 or 1 (or unset), got %r" % (MALLOC_ENV, os.environ[MALLOC_ENV]))
-    if value != "0":
-        _malloc_tuned = _kernels.tune_malloc()
+def _buffer_pool_from_environment():
+    """The activation buffer pool's limit from CNNCORE_POOL_MB (MiB of free blocks kept for
+    reuse; default 1024, 0 turns the pool off). The pool is cnncore's own: the process's malloc
+    settings are left alone."""
+    value = os.environ.get(POOL_ENV, "").strip()
+    if not value:
+        return
+    try:
+        mb = int(value)
+        if mb < 0:
+            raise ValueError
+    except ValueError:
+        raise ValueError("%s: expected a non-negative integer number of MiB (or unset), got %r"
+                         % (POOL_ENV, os.environ[POOL_ENV]))
+    _kernels.set_pool_limit(mb * 1024 * 1024)
+
+
+def release_buffers():
+    """Free the activation buffers cnncore keeps for reuse (as torch.cuda.empty_cache does for
+    its pool); arrays still in use are not affected."""
+    _kernels.release_buffers()
 
 
 def available_isas():
@@ -86,7 +95,7 @@ def config():
         "isa_env": os.environ.get(ISA_ENV, ""),
         "num_threads": get_num_threads(),
         "openmp_runtime": _kernels.openmp_runtime(),
-        "malloc_tuned": _malloc_tuned,
+        "buffer_pool": dict(zip(("free_bytes", "limit_bytes", "reused", "allocated"), _kernels.pool_stats())),
         "kernels": _kernels.kernel_names(),
     }
 
@@ -101,7 +110,8 @@ def show_config(file=None):
         % (c["isa"], ", ".join(c["isa_available"]), ISA_ENV, c["isa_env"] or "unset"),
         "  threads:        %d" % c["num_threads"],
         "  openmp runtime: %s" % c["openmp_runtime"],
-        "  malloc tuning:  %s (%s)" % ("on" if c["malloc_tuned"] else "off", MALLOC_ENV),
+        "  buffer pool:    keeps up to %d MiB of free activation buffers (%s)"
+        % (c["buffer_pool"]["limit_bytes"] >> 20, POOL_ENV),
         "  kernels:",
     ]
     lines += ["    %-36s %s" % (op, name) for op, name in c["kernels"].items()]

@@ -16,16 +16,22 @@ def set_fill_outputs_with_nan(bint on):
     _fill_nan = on
 
 
+_check_alloc = None  # cnncore.functional._validate.check_alloc, imported on first use
+
+
 def _empty(shape, dtype=np.float32):
     """Allocate an output buffer (NaN-filled when the tests ask for it). A size past 64 bits
     raises ValueError, one past the machine's memory MemoryError, before anything is allocated."""
-    from .functional._validate import check_alloc
+    global _check_alloc
+    if _check_alloc is None:
+        from .functional._validate import check_alloc as _check_alloc
+    _check_alloc("output", shape, np.dtype(dtype).itemsize)
+    out = pooled_empty(shape, dtype)
+    if _fill_nan and out.dtype.kind == "f":
+        out.fill(np.nan)
+    return out
 
-    check_alloc("output", shape, np.dtype(dtype).itemsize)
-    if _fill_nan and np.dtype(dtype).kind == "f":
-        return np.full(shape, np.nan, dtype=dtype)
-    return np.empty(shape, dtype=dtype)
-
+include "_buffers.pxi"
 include "_config.pxi"
 include "_layout.pxi"
 include "_conv.pxi"

@@ -35,7 +35,7 @@ def train(state, steps):
         for o in opts:
             o.zero_grad()
         loss = crit(model(x), y)
-        model.backward(crit.backward())
+        loss.backward()
         for o in opts:
             o.step()
     return loss

@@ -486,3 +486,64 @@ def test_pending_batch_norm_updates_running_stats_even_if_its_output_is_unused()
     m = Drop()
     m(randn((4, 3, 2, 2)) + 5.0)
     assert int(m.bn.num_batches_tracked) == 1 and m.bn.running_mean.min() > 0.3
+
+
+def test_a_deep_network_keeps_the_pending_window_one_op_wide():
+    """400 conv-BN-ReLU layers: no recursion through pending nodes, fused all the same."""
+    layers = []
+    for _ in range(400):
+        layers += [nn.Conv2d(2, 2, 1), nn.BatchNorm2d(2), nn.ReLU()]
+    net = nn.Sequential(*layers)
+    y = net(randn((2, 2, 2, 2)))
+    assert graph_ops(y)[:2] == ["Conv2d", "BatchNorm2d+ReLU"] and len(graph_ops(y)) == 800
+    y.sum().backward()
+    assert net[0].weight.grad is not None
+
+
+def test_an_error_inside_forward_leaves_nothing_pending():
+    class Bad(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.bn = nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4)
+
+        def forward(self, x):
+            self.bn(self.conv(x))
+            raise KeyError("boom")
+
+    m = Bad()
+    with pytest.raises(KeyError, match="boom") as info:
+        m(randn((2, 3, 2, 2)))
+    assert info.value.__context__ is None  # no second error while cleaning up
+    from cnncore.autograd import lazy
+
+    assert lazy._pending() == []
+    assert int(m.bn.num_batches_tracked) == 1  # the call happened; its output was never computed
+
+
+def test_buffer_pool_reuses_activation_blocks_and_releases_them():
+    from cnncore import _kernels
+
+    conv = nn.Conv2d(3, 16, 3, padding=1)
+    x = randn((4, 3, 8, 8))
+    with no_grad():
+        conv(x).numpy()
+        _, _, hits, _ = _kernels.pool_stats()
+        conv(x).numpy()
+        assert _kernels.pool_stats()[2] > hits  # the second call reuses the first call's blocks
+    cnncore.release_buffers()
+    assert _kernels.pool_stats()[0] == 0
+    assert cnncore.config()["buffer_pool"]["limit_bytes"] > 0
+
+
+def test_buffer_pool_limit_from_the_environment():
+    import os
+    import subprocess
+    import sys
+
+    code = "import cnncore; print(cnncore.config()['buffer_pool']['limit_bytes'])"
+    env = dict(os.environ, CNNCORE_POOL_MB="3")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == str(3 * 1024 * 1024), out.stderr
+    env["CNNCORE_POOL_MB"] = "lots"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "CNNCORE_POOL_MB" in out.stderr and "'lots'" in out.stderr

@@ -16,34 +16,38 @@ def _raw(v):
     return v.data if isinstance(v, Blocked) else v
 
 
-def _wrap(data, v):
-    """data (computed from raw value v) in v's representation, padded lanes zeroed."""
-    if isinstance(v, Blocked):
-        return Blocked(zero_pad_lanes(data, v.channels), v.channels)
+def _layout(v):
+    """The channel count of a blocked value, None for a plain one (what backward needs to know
+    of the input's representation, without keeping the input alive)."""
+    return v.channels if isinstance(v, Blocked) else None
+
+
+def _wrap(data, channels):
+    """data in the representation given by _layout: blocked (padded lanes zeroed) or plain."""
+    if channels is not None:
+        return Blocked(zero_pad_lanes(data, channels), channels)
     return data
 
 
-def _grad_raw(g, v):
-    if isinstance(v, Blocked):
-        return as_blocked(g).data
-    return as_plain(g)
+def _grad_raw(g, channels):
+    return as_blocked(g).data if channels is not None else as_plain(g)
 
 
 def _elementwise(x, name, forward, backward, save="x"):
     """y = forward(x) elementwise; backward(g, x, y) -> dx on raw arrays."""
     x = as_tensor(x, "input")
     v = x.value
-    xr = _raw(v)
+    xr, ch = _raw(v), _layout(v)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         yr = np.asarray(forward(xr), dtype=np.float32)
-    y = _wrap(yr, v)
+    y = _wrap(yr, ch)
     keep_x = xr if "x" in save else None
     keep_y = yr if "y" in save else None
 
     def grad_fn(g, needs):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            d = np.asarray(backward(_grad_raw(g, v), keep_x, keep_y), dtype=np.float32)
-        return [_wrap(np.ascontiguousarray(d), v)]
+            d = np.asarray(backward(_grad_raw(g, ch), keep_x, keep_y), dtype=np.float32)
+        return [_wrap(np.ascontiguousarray(d), ch)]
 
     return output(y, x.shape, [x], name, grad_fn)
 
@@ -64,13 +68,13 @@ def relu6(x):
 
 def _kernel_act(x, fwd, bwd, name):
     v = x.value
-    y = Blocked(fwd(v.data), v.channels) if isinstance(v, Blocked) else fwd(v)
+    ch = _layout(v)
+    y = Blocked(fwd(v.data), ch) if ch is not None else fwd(v)
     yr = _raw(y)
 
     def grad_fn(g, needs):
-        gr = _grad_raw(g, v)
-        d = bwd(gr, yr)
-        return [Blocked(d, v.channels) if isinstance(v, Blocked) else d]
+        d = bwd(_grad_raw(g, ch), yr)
+        return [Blocked(d, ch) if ch is not None else d]
 
     return output(y, x.shape, [x], name, grad_fn)
 

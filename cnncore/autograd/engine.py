@@ -97,6 +97,12 @@ class Node:
     def backward(self, grad, needs):
         raise NotImplementedError
 
+    def link(self):
+        """Hold the inputs as edges (their nodes, or leaf tensors) from now on: called once the
+        node's value is computed, so intermediate values live only as long as something saved
+        them or the user holds them."""
+        self.inputs = [edge(t) for t in self.inputs]
+
     def release(self):
         """Drop what was saved for backward (subclasses with saved values override)."""
 
@@ -118,31 +124,38 @@ class Node:
                     % (self.name, p.shape))
 
 
+def edge(t):
+    """Where a gradient for tensor t goes: the node that computed it (recorded tensors), or the
+    tensor itself (leaves). Nodes hold their inputs as edges once computed, so the graph keeps
+    only what backward saved alive, not every intermediate value."""
+    node = t._node
+    return node if (node is not None and t._rec) else t
+
+
 def _order(roots, stop):
-    """Tensors with recorded nodes reachable from roots (not descending past `stop`), in post
-    order, and the set of ids of tensors whose gradient is needed (on a path to a leaf that
-    requires grad, to a Parameter that does, or to a tensor in `stop`)."""
+    """Nodes reachable from the root edges (not descending past `stop`), in post order, and
+    the ids of the edges whose gradient is needed (on a path to a leaf that requires grad, to a
+    Parameter that does, or to an edge in `stop`)."""
     order, need, visited = [], set(), set()
     stack = [(root, False) for root in roots]
     while stack:
-        t, expanded = stack.pop()
-        node = t._node
+        e, expanded = stack.pop()
         if expanded:
-            if node.wants_param_grads() or any(id(i) in need for i in node.inputs):
-                need.add(id(t))
-            order.append(t)
+            if e.freed or e.wants_param_grads() or any(id(i) in need for i in e.inputs):
+                need.add(id(e))
+            order.append(e)
             continue
-        if id(t) in visited:
+        if id(e) in visited:
             continue
-        visited.add(id(t))
-        if id(t) in stop:
-            need.add(id(t))
-        elif node is None or not t._rec:
-            if t.requires_grad:
-                need.add(id(t))
+        visited.add(id(e))
+        if id(e) in stop:
+            need.add(id(e))
+        elif not isinstance(e, Node):
+            if e.requires_grad:
+                need.add(id(e))
         else:
-            stack.append((t, True))
-            for i in node.inputs:
+            stack.append((e, True))
+            for i in e.inputs:
                 if id(i) not in visited:
                     stack.append((i, False))
     return order, need
@@ -151,15 +164,15 @@ def _order(roots, stop):
 def run_backward(roots, grads, retain_graph=False, stop=()):
     """The reverse pass from `roots` (Tensors) seeded with `grads` (raw gradients of their
     values). Leaves that require grad get `.grad`; Parameters get theirs through the nodes.
-    Tensors in `stop` are treated as leaves: their gradients are returned in a dict by id and
-    nothing below them runs."""
-    stop_ids = {id(t) for t in stop}
-    order, need = _order(roots, stop_ids)
+    Tensors in `stop` are treated as leaves: their gradients are returned in a dict keyed by
+    the tensor's id, and nothing below them runs."""
+    stop_edges = {id(edge(t)): t for t in stop}
+    root_edges = [edge(r) for r in roots]
+    order, need = _order(root_edges, stop_edges)
     me = threading.get_ident()
     claimed = []
     try:
-        for t in order:
-            node = t._node
+        for node in order:
             if node.owner is not None and node.owner != me:
                 raise ConcurrentUseError(
                     "backward: this graph is being differentiated by another thread (thread %d); "
@@ -167,15 +180,21 @@ def run_backward(roots, grads, retain_graph=False, stop=()):
             node.owner = me
             claimed.append(node)
         acc = {}
-        for r, g in zip(roots, grads):
-            _accumulate(acc, id(r), g)
         out = {}
         leaves = []
-        for t in reversed(order):
-            g = acc.pop(id(t), None)
-            if g is None or id(t) not in need:
+        for e, g in zip(root_edges, grads):
+            if id(e) in stop_edges:
+                _accumulate(out, id(stop_edges[id(e)]), g)
+            elif isinstance(e, Node):
+                _accumulate(acc, id(e), g)
+            elif e.requires_grad:
+                leaves.append((e, g))
+        for k in range(len(order) - 1, -1, -1):
+            node = order[k]
+            order[k] = None
+            g = acc.pop(id(node), None)
+            if g is None or id(node) not in need:
                 continue
-            node = t._node
             if node.freed:
                 raise RuntimeError(
                     "backward through %s a second time: its saved values were freed by the first "
@@ -188,23 +207,19 @@ def run_backward(roots, grads, retain_graph=False, stop=()):
                 grads_in = node.backward(g, needs)
             else:
                 grads_in = profiler.timed_backward(node, g, needs)
-            if not retain_graph:
+            if not retain_graph:  # free what it saved and its hold on its inputs
                 node.release()
                 node.freed = True
+                node.inputs = ()
             for i, gi, wanted in zip(inputs, grads_in, needs):
                 if gi is None or not wanted:
                     continue
-                if id(i) in stop_ids:
-                    _accumulate(out, id(i), gi)
-                elif i._node is not None and i._rec:
+                if id(i) in stop_edges:
+                    _accumulate(out, id(stop_edges[id(i)]), gi)
+                elif isinstance(i, Node):
                     _accumulate(acc, id(i), gi)
                 else:
                     leaves.append((i, gi))
-        for r, g in zip(roots, grads):  # a root that is itself a leaf or a stop
-            if id(r) in stop_ids:
-                _accumulate(out, id(r), g)
-            elif (r._node is None or not r._rec) and r.requires_grad:
-                leaves.append((r, g))
         for leaf, g in leaves:
             leaf._accumulate_grad(g)
         return out
@@ -216,8 +231,8 @@ def run_backward(roots, grads, retain_graph=False, stop=()):
 def graph_ops(*tensors):
     """The names of the recorded ops that computed `tensors`, inputs first (what ran, with
     fused ops named by their parts, e.g. 'Conv2d+ReLU', 'BatchNorm2d+Add+ReLU')."""
-    order, _ = _order(list(tensors), set())
-    return [t._node.name for t in order]
+    order, _ = _order([edge(t) for t in tensors], set())
+    return [node.name for node in order]
 
 
 def _accumulate(acc, key, g):

@@ -39,6 +39,7 @@ class Function:
         value = np.ascontiguousarray(np.asarray(result, dtype=np.float32))
         positions = [k for k, a in enumerate(args) if isinstance(a, Tensor)]
         tensors = [args[k] for k in positions]
+        specs = [(t.shape, len(t.shape) == 4 and not isinstance(t.value, np.ndarray)) for t in tensors]
 
         def backward(grad, needs):
             grads = cls.backward(ctx, as_plain(grad))
@@ -48,16 +49,16 @@ class Function:
                 raise RuntimeError("%s.backward returned %d gradients, expected %d (one per forward "
                                    "argument)" % (cls.__name__, len(grads), len(args)))
             out = []
-            for k, t in zip(positions, tensors):
+            for k, (shape, blocked) in zip(positions, specs):
                 g = grads[k]
                 if g is None:
                     out.append(None)
                     continue
                 g = np.ascontiguousarray(np.asarray(g, dtype=np.float32))
-                if g.shape != t.shape:
+                if g.shape != shape:
                     raise RuntimeError("%s.backward: gradient %d has shape %s, expected %s"
-                                       % (cls.__name__, k, g.shape, t.shape))
-                out.append(as_blocked(g) if len(t.shape) == 4 and not isinstance(t.value, np.ndarray) else g)
+                                       % (cls.__name__, k, g.shape, shape))
+                out.append(as_blocked(g) if blocked else g)
             return out
 
         return output(value, value.shape, tensors, cls.__name__, backward)

@@ -11,7 +11,7 @@ Each rule looks only at the pending producer of its input (cnncore.autograd.lazy
 the fused Tensor, or None when the pattern is not there. The rewritten producer is *absorbed*:
 should its own output be used after all, it is computed then, without side effects.
 """
-from .lazy import AddNode, BatchNormNode, ConvNode, module_depth
+from .lazy import AddNode, BatchNormNode, ConvNode, module_depth, unpend
 
 
 def _pending(t, kind):
@@ -24,6 +24,7 @@ def _pending(t, kind):
 
 def _absorb(node):
     node.absorbed = True
+    unpend(node)
 
 
 def relu(x):
@@ -33,7 +34,7 @@ def relu(x):
         _absorb(node)
         return node.variant(relu=True)[1]
     node = _pending(x, BatchNormNode)
-    if node is not None and not node.relu and len(node.inputs) == 1:
+    if node is not None and not node.relu and not node.residual:
         _absorb(node)
         return node.variant(relu=True)[1]
     node = _pending(x, AddNode)
@@ -41,7 +42,7 @@ def relu(x):
         a, b = node.inputs
         for main, other in ((a, b), (b, a)):
             bn = _pending(main, BatchNormNode)
-            if bn is not None and not bn.relu and len(bn.inputs) == 1:
+            if bn is not None and not bn.relu and not bn.residual:
                 _absorb(node)
                 _absorb(bn)
                 return bn.variant(relu=True, residual=other)[1]
@@ -84,7 +85,7 @@ def try_lazy_add(a, b):
     for t in (a, b):
         bn = _pending(t, BatchNormNode)
         conv = _pending(t, ConvNode)
-        if (bn is not None and not bn.relu and len(bn.inputs) == 1) or (
+        if (bn is not None and not bn.relu and not bn.residual) or (
                 conv is not None and conv.fold is not None and not conv.relu):
             joinable = True
     if not joinable:

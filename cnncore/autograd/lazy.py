@@ -40,6 +40,11 @@ def _pending():
     return p
 
 
+def discard_pending():
+    """Forget pending nodes without computing them (the call that made them raised)."""
+    del _pending()[:]
+
+
 def flush():
     """Compute every node still pending (called when the outermost module call returns)."""
     pending = _pending()
@@ -54,6 +59,16 @@ def flush():
                 out.value
             elif node.side_effects and not node.absorbed:
                 node.run()
+
+
+def unpend(node):
+    """Forget a pending node that was absorbed: it is pure, so it need not be flushed, and
+    its inputs may go as soon as nothing else holds them."""
+    pending = _pending()
+    for k in range(len(pending) - 1, max(-1, len(pending) - 9), -1):
+        if pending[k] is node:
+            del pending[k]
+            return
 
 
 def blocked_input(t):
@@ -74,16 +89,24 @@ class LazyNode(Node):
     __slots__ = ("out", "done", "absorbed", "rec", "save")
     lazy = True
     side_effects = False
+    holds_pending_inputs = False  # only an add waiting for a ReLU keeps its inputs pending
 
     def compute(self):
         from . import engine
 
         value = self.run() if engine.profiler is None else engine.profiler.timed_compute(self)
         self.done = True
+        self.link()
         return value
 
     def emit(self, shape, inputs, params):
-        """The pending output Tensor of this node."""
+        """The pending output Tensor of this node. Its pending inputs are computed now (unless
+        it is an add that may still join them): the window stays one op wide, so a long chain of
+        layers never becomes a deep chain of pending computations."""
+        if not self.holds_pending_inputs:
+            for t in inputs:
+                if t._value is None:
+                    t.value
         rg = any(i.requires_grad for i in inputs) or any(p.requires_grad for p in params)
         rec = is_grad_enabled() and (rg or any(i._rec for i in inputs))
         self.rec = rec
@@ -196,11 +219,11 @@ class ConvNode(LazyNode):
 class BatchNormNode(LazyNode):
     """relu?(batch_norm(x) [+ residual]) with the module's statistics mode fixed at the call."""
 
-    __slots__ = ("bn", "relu", "use_batch", "factor", "stats", "affine")
+    __slots__ = ("bn", "relu", "use_batch", "factor", "stats", "affine", "residual")
 
     @property
     def name(self):
-        return "BatchNorm2d" + ("+Add" if len(self.inputs) > 1 else "") + ("+ReLU" if self.relu else "")
+        return "BatchNorm2d" + ("+Add" if self.residual else "") + ("+ReLU" if self.relu else "")
     side_effects = True
 
     @classmethod
@@ -209,9 +232,13 @@ class BatchNormNode(LazyNode):
         params = [p for p in (bn.weight, bn.bias) if p is not None]
         Node.__init__(node, [x] if residual is None else [x, residual], params)
         node.bn, node.relu, node.use_batch, node.factor = bn, relu, use_batch, factor
-        node.stats = bn._running(use_batch)
-        node.affine = (None if bn.weight is None else bn.weight.data,
-                       None if bn.bias is None else bn.bias.data)
+        node.residual = residual is not None
+        rm, rv = bn._running(use_batch)
+        if not use_batch:  # read-only statistics: a copy, so a later replay sees these values
+            rm, rv = rm.copy(), rv.copy()
+        node.stats = (rm, rv)
+        node.affine = (None if bn.weight is None else bn.weight.data.copy(),
+                       None if bn.bias is None else bn.bias.data.copy())
         return node, node.emit(x.shape, node.inputs, params)
 
     def variant(self, relu=None, residual=None):
@@ -245,7 +272,7 @@ class BatchNormNode(LazyNode):
         xb, y, mean, invstd = self.save
         dyb = as_blocked(grad)
         c = xb.channels
-        has_residual = len(self.inputs) > 1
+        has_residual = self.residual
         weight = self.affine[0] if self.affine[0] is not None else np.ones(c, np.float32)
         n, _, h, w = xb.shape
         if n * h * w == 0:
@@ -272,6 +299,7 @@ class AddNode(LazyNode):
 
     __slots__ = ()
     name = "Add"
+    holds_pending_inputs = True
 
     @classmethod
     def make(cls, a, b):

@@ -62,7 +62,9 @@ def output(value, shape, inputs, name, backward, params=()):
     is on and an input or Parameter takes part in a gradient."""
     rg = any(i.requires_grad for i in inputs) or any(p.requires_grad for p in params)
     if is_grad_enabled() and (rg or any(i._rec for i in inputs)):
-        return Tensor._make(value, shape, FnNode(name, inputs, backward, params), True, rg)
+        node = FnNode(name, inputs, backward, params)
+        node.link()
+        return Tensor._make(value, shape, node, True, rg)
     return Tensor._make(value, shape, None, False, False)
 
 
@@ -103,10 +105,11 @@ def _unbroadcast(g, shape):
 
 
 def _unbroadcast_blocked(gdata, operand, shape, channels):
-    """The gradient of one blocked-path operand from the output gradient's data."""
-    if isinstance(operand, np.float32):  # a scalar
+    """The gradient of one blocked-path operand (of data shape `operand`, None for a scalar)
+    from the output gradient's data."""
+    if operand is None:  # a scalar
         return np.asarray(np.float32(gdata.sum()), dtype=np.float32).reshape(shape)
-    axes = tuple(k for k in (0, 2, 3) if operand.shape[k] == 1 and gdata.shape[k] != 1)
+    axes = tuple(k for k in (0, 2, 3) if operand[k] == 1 and gdata.shape[k] != 1)
     if axes:
         gdata = np.ascontiguousarray(gdata.sum(axis=axes, keepdims=True), dtype=np.float32)
     return Blocked(gdata, channels)
@@ -164,17 +167,20 @@ def _plain_backward(kind, pa, pb, sa, sb):
     return backward
 
 
+def _operand_shape(d):
+    """What unbroadcasting needs of a blocked-path operand: its data shape (None for a scalar)."""
+    return None if isinstance(d, np.float32) else d.shape
+
+
 def _blocked_backward(kind, da, db, sa, sb, c):
-    if kind in ("add", "sub"):
-        keep_a = keep_b = None
-    else:
-        keep_a, keep_b = da, db
+    keep_a, keep_b = (None, None) if kind in ("add", "sub") else (da, db)
+    oa, ob = _operand_shape(da), _operand_shape(db)
 
     def backward(g, needs):
         gd = as_blocked(g).data
         ga, gb = _grad_pair(kind, gd, keep_a, keep_b)
         out = []
-        for need, gx, operand, shape in ((needs[0], ga, da, sa), (needs[1], gb, db, sb)):
+        for need, gx, operand, shape in ((needs[0], ga, oa, sa), (needs[1], gb, ob, sb)):
             if not need:
                 out.append(None)
                 continue

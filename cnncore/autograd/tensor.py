@@ -119,6 +119,10 @@ class Tensor:
     def tolist(self):
         return self.numpy().tolist()
 
+    def __reduce__(self):
+        """Pickled (and deep-copied) as a leaf with the same values: the graph stays behind."""
+        return (Tensor, (self.numpy(), self.requires_grad))
+
     def detach(self):
         """The same values, cut from the graph (no gradient flows through the result)."""
         return Tensor._make(self.value, self._shape, None, False, False)

@@ -365,7 +365,7 @@ class ModelSpec(Spec):
             def cc():
                 opt.zero_grad()
                 loss = crit(model(x), labels)
-                model.backward(crit.backward(), input_grad=False)
+                loss.backward()
                 opt.step()
                 return loss
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..autograd import engine
 from ..autograd.engine import ConcurrentUseError, run_backward
-from ..autograd.lazy import flush, module_depth, set_module_depth
+from ..autograd.lazy import discard_pending, flush, module_depth, set_module_depth
 from ..autograd.tensor import Tensor
 from ..autograd.values import as_plain
 from ..functional._layout import Blocked
@@ -176,10 +176,14 @@ class Module:
         prof = engine.profiler
         try:
             out = self.forward(*args, **kwargs) if prof is None else prof.timed_call(self, args, kwargs)
+        except BaseException:
+            if depth == 0:
+                discard_pending()
+            raise
         finally:
             set_module_depth(depth)
-            if depth == 0:
-                flush()
+        if depth == 0:
+            flush()
         if _flow._trace is not None and not self._modules and isinstance(out, Tensor):
             first = args[0] if args else None
             _flow.record(self, getattr(first, "shape", ()), out.shape)
@@ -214,7 +218,7 @@ class Module:
         grads = run_backward([out], [g], stop=stop)
         if not input_grad or x is None:
             return None
-        gx = grads.get(id(x))
+        gx = grads.get(id(x))  # keyed by the stop tensor
         if gx is None:
             gx = np.zeros(x.shape, np.float32)
         first = original[0]

@@ -6,7 +6,7 @@
         for x, y in batches:
             opt.zero_grad()
             loss = crit(model(x), y)
-            model.backward(crit.backward())
+            loss.backward()
             opt.step()
         sched.step()
 
