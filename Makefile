@@ -79,6 +79,10 @@ SAN_ENV := LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
 	ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:abort_on_error=1:detect_stack_use_after_return=0 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	CNNCORE_EXPECT_ROOT=$(CURDIR)/$(SAN_TREE)
+# make sanitize leaves out: PyTorch and matplotlib (not ours; matplotlib aborts under a preloaded libasan)
+# and the RSS-flatness test: ASan's quarantine holds freed blocks back, so RSS measures it, not
+# cnncore (with the buffer pool: 448 -> 499 -> 499 -> 470 MB over the test's marks); the plain
+# run, tracemalloc and valgrind check leaks.
 sanitize: venv
 	rm -rf $(SAN_TREE)
 	mkdir -p $(SAN_TREE)
@@ -86,7 +90,7 @@ sanitize: venv
 	cd $(SAN_TREE) && CNNCORE_SANITIZE=address,undefined CNNCORE_CYTHON_CHECKS=1 \
 	  $(CURDIR)/$(PY) setup.py -q build_ext --inplace
 	cd $(SAN_TREE) && $(SAN_ENV) $(CURDIR)/$(PY) -m pytest -q -p no:cacheprovider tests \
-	  --ignore=tests/test_torch_interop.py -k "not torch and not plot"  # PyTorch, matplotlib: not ours
+	  --ignore=tests/test_torch_interop.py -k "not torch and not plot and not rss"
 
 # valgrind memcheck on a short training run (docs/RELIABILITY.md): no error and no definite leak
 # with a frame in cnncore (CPython's and NumPy's own import-time blocks are listed and ignored).
