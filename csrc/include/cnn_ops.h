@@ -58,8 +58,4 @@ int cnn_dwconv2d_backward_data(const cnn_conv_desc* d, const float* dy, const fl
 int cnn_dwconv2d_backward_weights(const cnn_conv_desc* d, const float* x, const float* dy,
                                   float* dw_packed);
 
-/* ---- measurement ---- */
-/* Run the FMA peak probe on `threads` threads for `iterations` rounds each; returns the flops done. */
-double cnn_fma_peak_run(int64_t iterations, int threads, float* sink);
-
 #endif
