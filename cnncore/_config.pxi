@@ -7,7 +7,6 @@ cdef extern from "cnn_common.h":
     int cnn_cpu_limit()
     int cnn_cgroup_cpu_limit(const char* root)
     const char* cnn_openmp_runtime()
-    int cnn_tune_malloc()
     int CNN_OK, CNN_ENOMEM, CNN_EINVAL
 
 cdef extern from "cnn_isa.h":
@@ -95,7 +94,3 @@ def fma_peak_run(int64_t iterations, int threads):
         flops = cnn_fma_peak_run(iterations, threads, &sink)
     return flops
 
-
-def tune_malloc():
-    """Keep freed activation-sized blocks in the process (glibc); True if applied."""
-    return bool(cnn_tune_malloc())

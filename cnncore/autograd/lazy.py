@@ -181,7 +181,7 @@ class ConvNode(LazyNode):
         xb, y = self.save
         dyb = as_blocked(grad)
         if y is not None:
-            dyb = Blocked(_kernels.relu_mask(dyb.data, y.data), dyb.channels)
+            dyb = Blocked(_kernels.relu_backward(dyb.data, y.data), dyb.channels)
         g, packed, conv, bn = self.geom, self.packed, self.conv, self.fold
         dx = conv_backward_data_blocked(dyb, packed, g) if needs[0] else None
         dw = conv_backward_weights_blocked(dyb, xb, packed, g) if xb is not None else None

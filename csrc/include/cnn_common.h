@@ -38,7 +38,6 @@ int cnn_threads_for_work(int64_t work_items, double flops);
 const char* cnn_openmp_runtime(void);
 
 /* Memory (memory.c). Tune glibc malloc to keep freed activation-sized blocks; 1 if applied. */
-int cnn_tune_malloc(void);
 
 /* 64-byte aligned allocation (returns NULL on failure or overflow); free with cnn_free. */
 void* cnn_alloc(size_t count, size_t elem_size);
