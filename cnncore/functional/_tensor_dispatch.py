@@ -44,31 +44,29 @@ def relu6(input):
     return _activation.relu6(input)
 
 
-def _numpy_or_tensor(fn_name):
+def _numpy_or_tensor(fn_name, doc):
+    """A functional activation: recorded on Tensors, NumPy in and out otherwise."""
     def fn(input, *args, **kwargs):
         op = getattr(_autograd()[1], fn_name)
         if _any_tensor(input):
             return op(input, *args, **kwargs)
         return _numpy_result(op(input, *args, **kwargs))
 
-    fn.__name__ = fn_name
+    fn.__name__ = fn.__qualname__ = fn_name
+    fn.__doc__ = doc
     return fn
 
 
-leaky_relu = _numpy_or_tensor("leaky_relu")
-leaky_relu.__doc__ = "x if x > 0 else negative_slope * x, as torch.nn.functional.leaky_relu."
-sigmoid = _numpy_or_tensor("sigmoid")
-sigmoid.__doc__ = "1 / (1 + exp(-x)), as torch.sigmoid."
-tanh = _numpy_or_tensor("tanh")
-tanh.__doc__ = "tanh(x), as torch.tanh."
-silu = _numpy_or_tensor("silu")
-silu.__doc__ = "x * sigmoid(x), as torch.nn.functional.silu."
-hardswish = _numpy_or_tensor("hardswish")
-hardswish.__doc__ = "x * relu6(x + 3) / 6, as torch.nn.functional.hardswish."
-hardsigmoid = _numpy_or_tensor("hardsigmoid")
-hardsigmoid.__doc__ = "relu6(x + 3) / 6, as torch.nn.functional.hardsigmoid."
-gelu = _numpy_or_tensor("gelu")
-gelu.__doc__ = "x * Phi(x) (approximate='none') or the tanh approximation, as torch.nn.functional.gelu."
+_ACTIVATIONS = {
+    "leaky_relu": "x if x > 0 else negative_slope * x, as torch.nn.functional.leaky_relu.",
+    "sigmoid": "1 / (1 + exp(-x)), as torch.sigmoid.",
+    "tanh": "tanh(x), as torch.tanh.",
+    "silu": "x * sigmoid(x), as torch.nn.functional.silu.",
+    "hardswish": "x * relu6(x + 3) / 6, as torch.nn.functional.hardswish.",
+    "hardsigmoid": "relu6(x + 3) / 6, as torch.nn.functional.hardsigmoid.",
+    "gelu": "x * Phi(x) (approximate='none') or the tanh approximation, as torch.nn.functional.gelu.",
+}
+globals().update({name: _numpy_or_tensor(name, doc) for name, doc in _ACTIVATIONS.items()})
 
 
 def softmax(input, dim):
