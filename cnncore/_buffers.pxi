@@ -7,11 +7,17 @@
 
 from libc.stdlib cimport free, malloc
 
-cdef dict _free_blocks = {}      # nbytes -> list of addresses (ints) of free blocks
+cdef dict _free_blocks = {}      # nbytes -> list of _FreeBlock
 cdef size_t _free_bytes = 0
 cdef size_t _pool_limit = 1024 * 1024 * 1024
 cdef size_t _pool_hits = 0
 cdef size_t _pool_misses = 0
+
+
+cdef class _FreeBlock:
+    """A free block in the pool. It keeps the address as a C pointer (not a Python int) so that
+    leak checkers (valgrind) see the block as reachable."""
+    cdef void* ptr
 
 
 cdef class _PoolBlock:
@@ -44,8 +50,11 @@ cdef class _PoolBlock:
         global _free_bytes
         if self.ptr == NULL:
             return
+        cdef _FreeBlock fb
         if _free_bytes + <size_t>self.nbytes <= _pool_limit:
-            _free_blocks.setdefault(self.nbytes, []).append(<size_t>self.ptr)
+            fb = _FreeBlock.__new__(_FreeBlock)
+            fb.ptr = self.ptr
+            _free_blocks.setdefault(self.nbytes, []).append(fb)
             _free_bytes += self.nbytes
         else:
             free(self.ptr)
@@ -79,8 +88,11 @@ cdef _PoolBlock _take_block(Py_ssize_t request):
             nbytes = size
             break
         size = _size_class(size + 1)
+    cdef _FreeBlock fb
     if free_list:
-        p = <void*><size_t>free_list.pop()
+        fb = free_list.pop()
+        p = fb.ptr
+        fb.ptr = NULL
         _free_bytes -= nbytes
         _pool_hits += 1
     else:
@@ -111,9 +123,11 @@ def pooled_empty(shape, dtype):
 def release_buffers():
     """Free every block the pool keeps (the memory of finished activations)."""
     global _free_bytes
+    cdef _FreeBlock fb
     for blocks in _free_blocks.values():
-        for addr in blocks:
-            free(<void*><size_t>addr)
+        for fb in blocks:
+            free(fb.ptr)
+            fb.ptr = NULL
     _free_blocks.clear()
     _free_bytes = 0
 
