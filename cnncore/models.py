@@ -1,8 +1,8 @@
 """Ready-made networks with PyTorch/torchvision attribute names, so their state_dicts load into
 the same architectures written in PyTorch and back.
 
-seed_cnn: the tutorial CNN (3 x conv3x3-BN-ReLU-maxpool with 32/64/128 filters, adaptive average
-pool to 4x4, Linear 2048-256, ReLU, Dropout 0.5, Linear); lenet5; resnet20 (CIFAR); resnet18 and
+seed_cnn: the tutorial CNN (conv3x3-BN-ReLU with 32/64/128 filters, max pooling after the first two,
+adaptive average pool to 4x4, Linear 2048-256, ReLU, Dropout 0.5, Linear); lenet5; resnet20 (CIFAR); resnet18 and
 resnet50 (torchvision's keys and parameter counts); mobilenet_v2.
 """
 from .nn.activation import Dropout, ReLU
@@ -33,15 +33,19 @@ class _FeaturesClassifier(Module):
 
 
 class SeedCNN(_FeaturesClassifier):
-    """The tutorial's CNN. features: [Conv2d(in, 32, 3, padding=1), BatchNorm2d, ReLU, MaxPool2d(2)]
-    x 3 with 32, 64, 128 filters, then AdaptiveAvgPool2d((4, 4)); classifier: Flatten,
-    Linear(2048, 256), ReLU, Dropout(0.5), Linear(256, num_classes)."""
+    """The tutorial's CNN, module for module. features (indices 0-11): Conv2d(in, 32, 3, padding=1),
+    BatchNorm2d(32), ReLU, MaxPool2d(2), Conv2d(32, 64, 3, padding=1), BatchNorm2d(64), ReLU,
+    MaxPool2d(2), Conv2d(64, 128, 3, padding=1), BatchNorm2d(128), ReLU (no pooling after the third
+    block), AdaptiveAvgPool2d((4, 4)); classifier (0-4): Flatten, Linear(2048, 256), ReLU,
+    Dropout(0.5), Linear(256, num_classes)."""
 
     def __init__(self, num_classes=10, in_channels=3):
         super().__init__()
         layers, c = [], in_channels
-        for width in (32, 64, 128):
-            layers += [Conv2d(c, width, 3, padding=1), BatchNorm2d(width), ReLU(inplace=True), MaxPool2d(2)]
+        for width, pool in ((32, True), (64, True), (128, False)):
+            layers += [Conv2d(c, width, 3, padding=1), BatchNorm2d(width), ReLU(inplace=True)]
+            if pool:
+                layers.append(MaxPool2d(2))
             c = width
         layers.append(AdaptiveAvgPool2d((4, 4)))
         self.features = Sequential(*layers)
