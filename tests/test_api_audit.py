@@ -371,6 +371,19 @@ def _layer_cases():
     for name in ("Sigmoid", "Tanh", "SiLU", "Hardswish", "Hardsigmoid"):
         add(("%s.forward-object" % name, lambda name=name: (getattr(nn, name)(), (obj((2, 2)),), {}),
              TypeError, ["input", "object"]))
+    add(("StochasticDepth-p", lambda: (nn.StochasticDepth, (1.5, "row"), {}), ValueError, ["p", "1.5"]))
+    add(("StochasticDepth-mode", lambda: (nn.StochasticDepth, (0.2, "col"), {}), ValueError, ["mode", "'col'"]))
+    add(("StochasticDepth.forward-object", lambda: (nn.StochasticDepth(0.2, "row"), (obj((2, 2)),), {}),
+         TypeError, ["input", "object"]))
+    add(("stochastic_depth-training", lambda: (nn.stochastic_depth, (x4, 0.2, "row", "yes"), {}), TypeError,
+         ["training", "'yes'"]))
+    add(("efficientnet_b0.forward-channels", lambda: (models.efficientnet_b0(in_channels=1), (x4,), {}),
+         ValueError, ["EfficientNet input", "1 channels"]))
+    add(("googlenet.forward-channels", lambda: (models.googlenet(in_channels=1, aux_logits=False), (x4,), {}),
+         ValueError, ["GoogLeNet input", "1 channels"]))
+    add(("googlenet-transform_input", lambda: (models.googlenet, (), {"transform_input": True, "in_channels": 1}),
+         ValueError, ["transform_input"]))
+    add(("MBConv-stride", lambda: (models.MBConv, (6, 3, 3, 16, 24), {}), ValueError, ["stride", "3"]))
     add(("Dropout.forward-object", lambda: (nn.Dropout(), (obj((2, 2)),), {}), TypeError, ["input"]))
     add(("Flatten.forward-object", lambda: (nn.Flatten(), (obj((2, 2)),), {}), TypeError, ["Flatten input"]))
     add(("Flatten.forward-dim", lambda: (nn.Flatten(5), (x4,), {}), ValueError, ["start_dim", "5"]))
