@@ -155,6 +155,17 @@ def _cases():
     add(("adaptive_avg_pool2d-size-str", F.adaptive_avg_pool2d, lambda: A(X, "4"), TypeError, ["output_size"]))
     add(("adaptive_avg_pool2d_backward-dy", F.adaptive_avg_pool2d_backward, lambda: A(
         randn((2, 4, 2, 2)), (2, 3, 6, 6)), ValueError, ["grad_output", "(2, 4, 2, 2)"]))
+    add(("adaptive_max_pool2d-size0", F.adaptive_max_pool2d, lambda: A(X, 0), ValueError, ["output_size", "0"]))
+    add(("adaptive_max_pool2d-size-str", F.adaptive_max_pool2d, lambda: A(X, "4"), TypeError, ["output_size"]))
+    add(("adaptive_max_pool2d-indices", F.adaptive_max_pool2d, lambda: A(X, 2, return_indices=1), TypeError,
+         ["return_indices"]))
+    add(("adaptive_max_pool2d-ndim", F.adaptive_max_pool2d, lambda: A(X[0], 2), ValueError, ["input", "4"]))
+    add(("adaptive_max_pool2d_backward-idx", F.adaptive_max_pool2d_backward, lambda: A(
+        randn((2, 3, 2, 2)), np.full((2, 3, 2, 2), 99), X.shape), ValueError, ["indices", "99"]))
+    add(("adaptive_max_pool2d_blocked-input", F.adaptive_max_pool2d_blocked, lambda: A(X, 2), TypeError,
+         ["input", "Blocked"]))
+    add(("adaptive_max_pool2d_backward_blocked-argmax", F.adaptive_max_pool2d_backward_blocked, lambda: A(
+        to_blocked(randn((2, 3, 2, 2))), np.zeros(3, np.int32), (6, 6)), ValueError, ["argmax"]))
     add(("adaptive_avg_pool2d_blocked-input", F.adaptive_avg_pool2d_blocked, lambda: A(X, 2), TypeError,
          ["input"]))
     add(("adaptive_avg_pool2d_backward_blocked-hw", F.adaptive_avg_pool2d_backward_blocked, lambda: A(
@@ -343,6 +354,10 @@ def _layer_cases():
     add(("AvgPool2d-div", lambda: (nn.AvgPool2d, (3,), {"divisor_override": 0}), ValueError,
          ["divisor_override"]))
     add(("AdaptiveAvgPool2d-0", lambda: (nn.AdaptiveAvgPool2d, (0,), {}), ValueError, ["output_size"]))
+    add(("AdaptiveMaxPool2d-0", lambda: (nn.AdaptiveMaxPool2d, (0,), {}), ValueError, ["output_size"]))
+    add(("AdaptiveMaxPool2d-indices", lambda: (nn.AdaptiveMaxPool2d, (2,), {"return_indices": True}), ValueError,
+         ["return_indices"]))
+    add(("AdaptiveMaxPool2d.forward-ndim", lambda: (nn.AdaptiveMaxPool2d(2), (x4[0],), {}), ValueError, ["4-d"]))
     add(("Dropout-p", lambda: (nn.Dropout, (1.5,), {}), ValueError, ["p", "1.5"]))
     add(("Flatten-dim", lambda: (nn.Flatten, ("a",), {}), TypeError, ["start_dim"]))
     add(("Sequential-item", lambda: (nn.Sequential, (nn.ReLU(), 3), {}), TypeError, ["argument 1", "int"]))
