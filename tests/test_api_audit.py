@@ -501,6 +501,19 @@ def _layer_cases():
     for bad, exc in ((0, ValueError), (-1, ValueError), (1.5, TypeError), ("2", TypeError), (True, TypeError)):
         add(("set_num_threads-%r" % (bad,), lambda bad=bad: (cnncore.set_num_threads, (bad,), {}), exc, ["n:"]))
     add(("set_isa-bad", lambda: (cnncore.set_isa, ("sse9",), {}), ValueError, ["level", "sse9"]))
+    # serialization
+    add(("save-ext", lambda: (cnncore.save, ({"w": np.zeros(2)}, "/tmp/cnncore-audit.bin"), {}), ValueError,
+         ["path", ".npz"]))
+    add(("save-state_dict", lambda: (cnncore.save, ([1], "/tmp/cnncore-audit.npz"), {}), TypeError, ["state_dict"]))
+    add(("save-object", lambda: (cnncore.save, ({"w": obj((2,))}, "/tmp/cnncore-audit.npz"), {}), TypeError,
+         ["state_dict['w']", "object"]))
+    add(("load-missing", lambda: (cnncore.load, ("/nonexistent/w.npz",), {}), FileNotFoundError,
+         ["path", "/nonexistent/w.npz"]))
+    add(("load-path-type", lambda: (cnncore.load, (3,), {}), TypeError, ["path"]))
+    add(("Sequential.setitem-module", lambda: (nn.Sequential(nn.ReLU()).__setitem__, (0, 3), {}), TypeError,
+         ["module", "int"]))
+    add(("Sequential.setitem-index", lambda: (nn.Sequential(nn.ReLU()).__setitem__, (1, nn.ReLU()), {}),
+         IndexError, ["index 1"]))
     add(("manual_seed-neg", lambda: (cnncore.manual_seed, (-1,), {}), ValueError, ["seed", "-1"]))
     return L
 
