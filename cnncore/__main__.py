@@ -14,8 +14,22 @@ def _train(args):
     cnncore.manual_seed(args.seed)
     x_train, y_train, x_test, y_test, classes = data.load_dataset(args.dataset, args.data_path, seed=args.seed)
     in_channels = x_train.shape[1]
-    model = models.get_model(args.model, num_classes=classes, in_channels=in_channels)
-    params = model.parameters()
+    if args.model not in models.MODELS:
+        print("unknown model %r (have: %s)" % (args.model, ", ".join(sorted(models.MODELS))), file=sys.stderr)
+        return 2
+    factor = -(-models.MIN_INPUT_SIZE.get(args.model, 8) // min(x_train.shape[2:]))
+    if factor > 1:  # nearest-neighbour upsampling to the smallest size the model's pooling allows
+        x_train, x_test = (np.repeat(np.repeat(a, factor, axis=2), factor, axis=3) for a in (x_train, x_test))
+    kwargs = {"aux_logits": False} if args.model == "googlenet" else {}
+    model = models.get_model(args.model, num_classes=classes, in_channels=in_channels, **kwargs)
+    if args.pretrained:
+        _load_pretrained(model, args.pretrained)
+    if args.freeze_body:
+        head = models.head_of(model)
+        for name, p in model.named_parameters():
+            p.requires_grad = name.startswith(head + ".")
+        print("body frozen: training %s only" % head)
+    params = [p for p in model.parameters() if p.requires_grad]
     if args.optimizer == "sgd":
         opt = optim.SGD(params, lr=args.lr, momentum=0.9, weight_decay=args.weight_decay, nesterov=True)
     elif args.optimizer == "adam":
@@ -52,6 +66,22 @@ def _train(args):
     return 0
 
 
+def _load_pretrained(model, path):
+    """Load the weights of `path` (cnncore.load formats) whose names and shapes match; report the
+    rest (a head for another number of classes stays freshly initialized)."""
+    import numpy as np
+
+    import cnncore
+
+    state = cnncore.load(path)
+    own = model.state_dict()
+    keep = {k: v for k, v in state.items() if k in own and np.shape(v) == np.shape(own[k])}
+    model.load_state_dict(keep, strict=False)
+    skipped = sorted(set(own) - set(keep))
+    print("pretrained weights from %s: %d tensors loaded%s" % (
+        path, len(keep), "; kept initialized: %s" % ", ".join(skipped) if skipped else ""))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="cnncore", description="cnncore command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -59,7 +89,12 @@ def main(argv=None):
     sub.add_parser("bench", help="speed of layers and models beside the FMA peak, NumPy and PyTorch; "
                                  "per-layer profiles (see bench --help)", add_help=False)
     t = sub.add_parser("train", help="train a model on a dataset and report accuracy and speed")
-    t.add_argument("--model", default="seed_cnn", help="seed_cnn, lenet5, resnet20, resnet18, resnet50, mobilenet_v2")
+    t.add_argument("--model", default="seed_cnn", help="seed_cnn, lenet5, resnet20, resnet18, resnet50, mobilenet_v2, "
+                   "alexnet, vgg16, vgg16_bn, googlenet, efficientnet_b0 (small images are upsampled as the "
+                   "model needs)")
+    t.add_argument("--pretrained", default=None, help="start from these weights (.npz, .safetensors, or a "
+                   "torch.save'd state_dict); tensors whose shape differs (the head) stay initialized")
+    t.add_argument("--freeze-body", action="store_true", help="train the classifier head only")
     t.add_argument("--dataset", default="digits", choices=["digits", "mnist", "cifar10"])
     t.add_argument("--data-path", default=None, help="folder with the MNIST IDX / CIFAR-10 batch files")
     t.add_argument("--epochs", type=int, default=10)

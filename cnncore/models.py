@@ -23,7 +23,7 @@ from .nn.stochastic import StochasticDepth
 __all__ = ["SeedCNN", "LeNet5", "ResNet", "MobileNetV2", "AlexNet", "VGG", "GoogLeNet", "BasicConv2d",
            "Inception", "InceptionAux", "EfficientNet", "MBConv", "SqueezeExcitation", "seed_cnn", "lenet5",
            "resnet20", "resnet18", "resnet50", "mobilenet_v2", "alexnet", "vgg16", "vgg16_bn", "googlenet",
-           "efficientnet_b0", "MODELS", "get_model"]
+           "efficientnet_b0", "MODELS", "MIN_INPUT_SIZE", "get_model", "head_of"]
 
 
 class _FeaturesClassifier(Module):
@@ -475,6 +475,21 @@ def efficientnet_b0(num_classes=1000, dropout=0.2, stochastic_depth_prob=0.2, in
 MODELS = {"seed_cnn": seed_cnn, "lenet5": lenet5, "resnet20": resnet20, "resnet18": resnet18,
           "resnet50": resnet50, "mobilenet_v2": mobilenet_v2, "alexnet": alexnet, "vgg16": vgg16,
           "vgg16_bn": vgg16_bn, "googlenet": googlenet, "efficientnet_b0": efficientnet_b0}
+
+
+# The smallest square input each model's pooling allows (the train command upsamples smaller images);
+# models not listed take any size down to 8x8.
+MIN_INPUT_SIZE = {"lenet5": 28, "alexnet": 63, "vgg16": 32, "vgg16_bn": 32, "googlenet": 32,
+                  "efficientnet_b0": 32}
+
+
+def head_of(model):
+    """The qualified name of a model's last Linear layer (its classifier head), or None."""
+    name = None
+    for n, m in model.named_modules():
+        if isinstance(m, Linear):
+            name = n
+    return name
 
 
 def get_model(name, **kwargs):

@@ -136,3 +136,29 @@ def test_fine_tuning_a_pretrained_body_beats_training_from_scratch(tmp_path):
         p.requires_grad = True
     _steps(tuned, tuned.parameters(), xb_train, yb_train, 2, 2)
     assert not np.array_equal(tuned.features[0].weight.data, body["0.weight"])
+
+
+def test_train_command_fine_tunes_from_pretrained_weights(tmp_path, capsys):
+    from cnncore.__main__ import main
+
+    cnncore.manual_seed(0)
+    pre = models.seed_cnn(num_classes=3, in_channels=1)  # another task: a 3-class head
+    cnncore.save(pre.state_dict(), tmp_path / "pre.npz")
+    rc = main(["train", "--epochs", "1", "--no-progress", "--batch-size", "128", "--pretrained",
+               str(tmp_path / "pre.npz"), "--freeze-body"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "kept initialized: classifier.4.bias, classifier.4.weight" in out
+    assert "training classifier.4 only" in out and "final test accuracy" in out
+
+
+def test_train_command_upsamples_digits_for_models_that_need_larger_images():
+    assert models.MIN_INPUT_SIZE["alexnet"] == 63  # 64 and above: AlexNet's last max pool has an input
+    m = models.alexnet(num_classes=10, in_channels=1)
+    m.eval()
+    assert m(np.zeros((1, 1, 64, 64), np.float32)).shape == (1, 10)
+    with pytest.raises(ValueError):
+        m(np.zeros((1, 1, 62, 62), np.float32))
+    assert models.head_of(m) == "classifier.6"
+    assert models.head_of(models.efficientnet_b0()) == "classifier.1"
+    assert models.head_of(models.googlenet(aux_logits=False)) == "fc"
