@@ -72,7 +72,14 @@ def test_stochastic_depth_drops_whole_rows_and_rescales():
     assert (nn.StochasticDepth(1.0, "row")(x).numpy() == 0).all()
     sd.eval()
     np.testing.assert_array_equal(sd(x).numpy(), x)
-    np.testing.assert_array_equal(nn.stochastic_depth(x, 0.5, "row", training=False).numpy(), x)
+    np.testing.assert_array_equal(nn.stochastic_depth(x, 0.5, "row", training=False), x)  # NumPy in, out
+    y = nn.stochastic_depth(x, 0.5, "batch")
+    assert isinstance(y, np.ndarray) and ((y == 0).all() or np.allclose(y, 2 * x))
+    t = cnncore.Tensor(x, requires_grad=True)
+    out = nn.stochastic_depth(t, 0.5, "row")
+    assert isinstance(out, cnncore.Tensor)
+    out.sum().backward()
+    np.testing.assert_allclose(t.grad, out.numpy() / x, rtol=1e-5)  # d(x * noise)/dx = noise
 
 
 def test_efficientnet_stochastic_depth_grows_linearly_over_blocks():

@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import _random
 from ..autograd.ops import as_tensor, mul
+from ..autograd.tensor import Tensor
 from ..functional._validate import float_arg
 from .module import Module
 
@@ -21,11 +22,17 @@ def _check(p, mode):
 def stochastic_depth(input, p, mode, training=True):
     """torchvision.ops.stochastic_depth: input (N, ...) times a Bernoulli(1 - p) noise of shape
     (N, 1, ...) ("row") or (1, ...) ("batch"), divided by 1 - p; input itself when not training or
-    p == 0. The noise draws from cnncore's generator (cnncore.manual_seed)."""
+    p == 0. The noise draws from cnncore's generator (cnncore.manual_seed). A Tensor input gives a
+    recorded Tensor, a NumPy input a NumPy array (as cnncore.functional)."""
     p = _check(p, mode)
     if not isinstance(training, (bool, np.bool_)):
         raise TypeError("training: expected a bool, got %r" % (training,))
     x = as_tensor(input, "input")
+    y = _stochastic_depth(x, p, mode, training)
+    return y if isinstance(input, Tensor) else y.numpy()
+
+
+def _stochastic_depth(x, p, mode, training):
     if not training or p == 0.0:
         return x
     survival = 1.0 - p
@@ -53,4 +60,4 @@ class StochasticDepth(Module):
         return "p=%s, mode=%s" % (self.p, self.mode)
 
     def forward(self, input):
-        return stochastic_depth(input, self.p, self.mode, self.training)
+        return _stochastic_depth(as_tensor(input, "input"), self.p, self.mode, self.training)
