@@ -1,4 +1,4 @@
-"""pytest-benchmark suite: the cases of `python -m cnncore bench` (cnncore/_bench_suite.py), each
+"""pytest-benchmark suite: the cases of `python -m cnncore bench` (cnncore/bench/suite.py), each
 pass of each case timed in cnncore and, when it is installed, in PyTorch (same group, so
 pytest-benchmark's table shows them side by side).
 
@@ -13,7 +13,7 @@ import re
 import pytest
 
 import cnncore
-from cnncore import _bench_suite as S
+from cnncore.bench import suite as S
 
 from conftest import fma_peak
 

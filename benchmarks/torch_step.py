@@ -1,4 +1,4 @@
-"""PyTorch's training step of the same models (cnncore/_bench_torch.py twins), for time and
+"""PyTorch's training step of the same models (cnncore/bench/torch_twins.py), for time and
 peak RSS beside benchmarks/train_step.py: python benchmarks/torch_step.py --model resnet20"""
 import argparse
 import json
@@ -18,10 +18,10 @@ def main():
     a = ap.parse_args()
     import torch
 
-    from cnncore import _bench_torch
+    from cnncore.bench import torch_twins
 
     torch.manual_seed(0)
-    model = getattr(_bench_torch, a.model)(num_classes=10)
+    model = getattr(torch_twins, a.model)(num_classes=10)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     crit = torch.nn.CrossEntropyLoss()
     rng = np.random.default_rng(0)

@@ -1,6 +1,62 @@
-"""Command line: `python -m cnncore info | bench | train`."""
+"""Command line: `python -m cnncore [--version] [--debug] info | bench | train`.
+
+Bad arguments and missing data end with usage and a one-line message naming the flag, what it
+expected and where to get it, exit status 2 and no traceback (`--debug` shows it)."""
 import argparse
+import os
 import sys
+
+from ._cli import HelpFormatter, fraction, nonnegative_float, positive_float, positive_int
+
+# What the loaders (cnncore.data) read, and where it comes from.
+DATA_FILES = {
+    "mnist": "a folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
+             "t10k-labels-idx1-ubyte (or their .gz), the four files of the MNIST database",
+    "cifar10": "a folder with data_batch_1 ... data_batch_5 and test_batch: cifar-10-batches-py, extracted "
+               "from cifar-10-python.tar.gz (CIFAR-10's python version, from its University of Toronto page)",
+}
+MODEL_NAMES = ("seed_cnn", "lenet5", "resnet20", "resnet18", "resnet50", "mobilenet_v2", "alexnet", "vgg16",
+               "vgg16_bn", "googlenet", "efficientnet_b0")
+
+
+class UsageError(Exception):
+    """A bad argument found after parsing: (flag, message)."""
+
+    def __init__(self, flag, message):
+        super().__init__("%s: %s" % (flag, message))
+
+
+def _load_data(args):
+    from cnncore import data
+
+    if args.dataset == "digits":
+        return data.load_dataset("digits", None, seed=args.seed)
+    expected = "expected %s" % DATA_FILES[args.dataset]
+    if args.data_path is None:
+        raise UsageError("--data-path", "missing for --dataset %s; %s" % (args.dataset, expected))
+    if not os.path.isdir(args.data_path):
+        raise UsageError("--data-path", "%s is not a folder; %s" % (args.data_path, expected))
+    try:
+        return data.load_dataset(args.dataset, args.data_path, seed=args.seed)
+    except (OSError, ValueError) as exc:
+        problem = str(exc)
+        problem = problem[len("path: "):] if problem.startswith("path: ") else problem
+        raise UsageError("--data-path", "%s; %s" % (problem, expected)) from exc
+
+
+def _check_paths(args):
+    if args.pretrained is not None and not os.path.isfile(args.pretrained):
+        raise UsageError("--pretrained", "no weights file at %s (write one with cnncore.save)" % args.pretrained)
+    if args.resume is not None and not os.path.isfile(args.resume):
+        raise UsageError("--resume", "no checkpoint file at %s (write one with --checkpoint)" % args.resume)
+    for flag, path in (("--checkpoint", args.checkpoint), ("--plot", args.plot)):
+        if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise UsageError(flag, "the folder of %s does not exist" % path)
+    if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError as exc:
+            raise UsageError("--plot", "needs matplotlib (pip install matplotlib)") from exc
 
 
 def _train(args):
@@ -9,14 +65,12 @@ def _train(args):
     import cnncore
     from cnncore import data, models, optim, train
 
+    _check_paths(args)
     if args.threads:
         cnncore.set_num_threads(args.threads)
     cnncore.manual_seed(args.seed)
-    x_train, y_train, x_test, y_test, classes = data.load_dataset(args.dataset, args.data_path, seed=args.seed)
+    x_train, y_train, x_test, y_test, classes = _load_data(args)
     in_channels = x_train.shape[1]
-    if args.model not in models.MODELS:
-        print("unknown model %r (have: %s)" % (args.model, ", ".join(sorted(models.MODELS))), file=sys.stderr)
-        return 2
     factor = -(-models.MIN_INPUT_SIZE.get(args.model, 8) // min(x_train.shape[2:]))
     if factor > 1:  # nearest-neighbour upsampling to the smallest size the model's pooling allows
         x_train, x_test = (np.repeat(np.repeat(a, factor, axis=2), factor, axis=3) for a in (x_train, x_test))
@@ -49,6 +103,13 @@ def _train(args):
                                       len(x_test), "x".join(map(str, x_train.shape[1:])), args.epochs,
                                       args.batch_size, args.optimizer, cnncore.get_isa(),
                                       cnncore.get_num_threads()))
+    if args.resume is not None:
+        try:
+            train.load_checkpoint(args.resume, models.get_model(args.model, num_classes=classes,
+                                                                in_channels=in_channels))
+        except (OSError, ValueError, KeyError) as exc:
+            raise UsageError("--resume", "%s is not a checkpoint of a %s on %s: %s"
+                             % (args.resume, args.model, args.dataset, exc)) from exc
     history = train.fit(model, opt, loader, args.epochs, val_data=(x_test, y_test), scheduler=scheduler,
                         scheduler_interval="step" if args.schedule == "onecycle" else "epoch",
                         checkpoint=args.checkpoint, resume=args.resume, progress=not args.no_progress)
@@ -64,6 +125,28 @@ def _train(args):
         print("FAILED: test accuracy %.4f below --min-accuracy %.4f" % (acc, args.min_accuracy), file=sys.stderr)
         return 1
     return 0
+
+
+def _version():
+    from importlib import metadata
+
+    try:
+        return metadata.version("cnncore")
+    except metadata.PackageNotFoundError:  # a source tree on PYTHONPATH, not installed
+        import cnncore
+
+        return cnncore.__version__
+
+
+class _VersionAction(argparse.Action):
+    """--version without importing the compiled kernels."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print("cnncore %s" % _version())
+        parser.exit()
 
 
 def _load_pretrained(model, path):
@@ -82,40 +165,62 @@ def _load_pretrained(model, path):
         path, len(keep), "; kept initialized: %s" % ", ".join(skipped) if skipped else ""))
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="cnncore", description="cnncore command line")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("info", help="print version, ISA levels, threads, OpenMP runtime and kernels")
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m cnncore", description="cnncore command line",
+                                     formatter_class=HelpFormatter)
+    parser.add_argument("--version", action=_VersionAction, help="print cnncore's version and exit")
+    parser.add_argument("--debug", action="store_true",
+                        help="on an error, show the traceback instead of a one-line message")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{info,bench,train}")
+    sub.add_parser("info", formatter_class=HelpFormatter,
+                   help="print version, ISA levels, threads, OpenMP runtime and kernels")
     sub.add_parser("bench", help="speed of layers and models beside the FMA peak, NumPy and PyTorch; "
                                  "per-layer profiles (see bench --help)", add_help=False)
-    t = sub.add_parser("train", help="train a model on a dataset and report accuracy and speed")
-    t.add_argument("--model", default="seed_cnn", help="seed_cnn, lenet5, resnet20, resnet18, resnet50, mobilenet_v2, "
-                   "alexnet, vgg16, vgg16_bn, googlenet, efficientnet_b0 (small images are upsampled as the "
-                   "model needs)")
-    t.add_argument("--pretrained", default=None, help="start from these weights (.npz, .safetensors, or a "
-                   "torch.save'd state_dict); tensors whose shape differs (the head) stay initialized")
+    t = sub.add_parser("train", formatter_class=HelpFormatter,
+                       help="train a model on a dataset and report accuracy and speed",
+                       description="Train a model on a dataset and report test accuracy and speed.",
+                       epilog="data: digits is bundled with cnncore. --dataset mnist needs --data-path: %s.\n"
+                              "--dataset cifar10 needs --data-path: %s." % (DATA_FILES["mnist"], DATA_FILES["cifar10"]))
+    t.add_argument("--model", default="seed_cnn", choices=MODEL_NAMES,
+                   help="the architecture (small images are upsampled to the size it needs)")
+    t.add_argument("--pretrained", default=None, metavar="PATH",
+                   help="start from these weights (.npz, .safetensors, or a torch.save'd state_dict); "
+                        "tensors whose shape differs (the head) stay initialized")
     t.add_argument("--freeze-body", action="store_true", help="train the classifier head only")
-    t.add_argument("--dataset", default="digits", choices=["digits", "mnist", "cifar10"])
-    t.add_argument("--data-path", default=None, help="folder with the MNIST IDX / CIFAR-10 batch files")
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--optimizer", default="adam", choices=["sgd", "adam", "adamw"])
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--weight-decay", type=float, default=0.0)
-    t.add_argument("--schedule", default="cosine", choices=["none", "cosine", "onecycle"])
+    t.add_argument("--dataset", default="digits", choices=["digits", "mnist", "cifar10"],
+                   help="digits is bundled; mnist and cifar10 are read from --data-path")
+    t.add_argument("--data-path", default=None, metavar="FOLDER",
+                   help="folder with the MNIST IDX / CIFAR-10 batch files (see below)")
+    t.add_argument("--epochs", type=positive_int, default=10, help="passes over the training set")
+    t.add_argument("--batch-size", type=positive_int, default=64, help="images per step")
+    t.add_argument("--optimizer", default="adam", choices=["sgd", "adam", "adamw"],
+                   help="sgd is Nesterov with momentum 0.9")
+    t.add_argument("--lr", type=positive_float, default=1e-3, help="(peak) learning rate")
+    t.add_argument("--weight-decay", type=nonnegative_float, default=0.0, help="L2 (sgd, adam) or decoupled (adamw)")
+    t.add_argument("--schedule", default="cosine", choices=["none", "cosine", "onecycle"],
+                   help="learning-rate schedule")
     t.add_argument("--augment", action="store_true", help="random crops with padding")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--threads", type=int, default=None)
+    t.add_argument("--seed", type=int, default=0, help="seed of the initialization, split and shuffling")
+    t.add_argument("--threads", type=positive_int, default=None,
+                   help="threads (default: OMP_NUM_THREADS, else the CPUs this process may use)")
     t.add_argument("--checkpoint", default=None, help="write a checkpoint here after every epoch")
     t.add_argument("--resume", default=None, help="continue from this checkpoint")
     t.add_argument("--plot", default=None, help="write training curves to this PNG (needs matplotlib)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
-    t.add_argument("--min-accuracy", type=float, default=None, help="exit 1 if the final test accuracy is lower")
+    t.add_argument("--min-accuracy", type=fraction, default=None, help="exit 1 if the final test accuracy is lower")
+    # the top-level --debug also works after `train`; SUPPRESS keeps the top-level value otherwise
+    t.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser, t
+
+
+def main(argv=None):
+    parser, train_parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args, rest = parser.parse_known_args(argv)
     if args.command == "bench":
         from cnncore import bench
 
-        return bench.main(rest)
+        return bench.main([a for a in rest if a != "--debug"])
     if rest:
         parser.error("unrecognized arguments: %s" % " ".join(rest))
     if args.command == "info":
@@ -123,7 +228,12 @@ def main(argv=None):
 
         cnncore.show_config()
         return 0
-    return _train(args)
+    try:
+        return _train(args)
+    except UsageError as exc:
+        if args.debug:
+            raise
+        train_parser.error(str(exc))
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ from libc.stdint cimport int64_t, int32_t
 cdef extern from "cnn_common.h":
     void cnn_set_num_threads(int n) nogil
     int cnn_get_num_threads() nogil
+    int cnn_cpu_limit()
+    int cnn_cgroup_cpu_limit(const char* root)
     const char* cnn_openmp_runtime()
-    int cnn_tune_malloc()
     int CNN_OK, CNN_ENOMEM, CNN_EINVAL
 
 cdef extern from "cnn_isa.h":
@@ -67,11 +68,21 @@ def get_num_threads():
     return cnn_get_num_threads()
 
 
+def cpu_limit():
+    """CPUs this process may use: the affinity mask capped by the cgroup CPU quota."""
+    return cnn_cpu_limit()
+
+
+def cgroup_cpu_limit(str root):
+    """CPUs granted by the cgroup quota under the directory `root` (0: no quota)."""
+    return cnn_cgroup_cpu_limit(root.encode())
+
+
 def openmp_runtime():
     return cnn_openmp_runtime().decode()
 
 
-cdef extern from "cnn_ops.h":
+cdef extern from "cnn_probe.h":
     double cnn_fma_peak_run(int64_t iterations, int threads, float* sink) nogil
 
 
@@ -83,7 +94,3 @@ def fma_peak_run(int64_t iterations, int threads):
         flops = cnn_fma_peak_run(iterations, threads, &sink)
     return flops
 
-
-def tune_malloc():
-    """Keep freed activation-sized blocks in the process (glibc); True if applied."""
-    return bool(cnn_tune_malloc())

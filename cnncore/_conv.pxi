@@ -18,7 +18,6 @@ cdef extern from "cnn_ops.h":
                                     const int32_t* icb_lo, const int32_t* nicb, int64_t nicb_max,
                                     float* dw_packed) nogil
     void cnn_bias_grad(const float* dy, int64_t n, int64_t c, int64_t hw, float* db) nogil
-    void cnn_relu_mask(const float* dy, const float* y, int64_t count, float* out) nogil
     void cnn_dwconv_pack(const cnn_conv_desc* d, const float* w, int transposed, float* packed) nogil
     void cnn_dwconv_unpack(const cnn_conv_desc* d, const float* packed, float* w) nogil
     int cnn_dwconv2d_forward(const cnn_conv_desc* d, const float* x, const float* packed,
@@ -124,13 +123,6 @@ def bias_grad(const float[:, :, :, :, ::1] dy, int64_t c):
     with nogil:
         cnn_bias_grad(&dy[0, 0, 0, 0, 0], dy.shape[0], c, dy.shape[2] * dy.shape[3], &db[0])
     return out
-
-
-def relu_mask(const float[:, :, :, :, ::1] dy, const float[:, :, :, :, ::1] y):
-    """dy * (y > 0): the gradient through a ReLU whose output was y."""
-    out = _empty(np.asarray(dy).shape)
-    if out.size == 0:
-        return out
     cdef float[:, :, :, :, ::1] o = out
     cdef int64_t count = out.size
     with nogil:

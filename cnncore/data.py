@@ -4,13 +4,17 @@ local path, batching with seeded shuffling, and batch augmentations.
 Everything returns NCHW float32 images and int64 labels.
 """
 import gzip
+import inspect
 import os
 import pickle
 
 import numpy as np
 
 __all__ = ["load_digits", "load_mnist", "load_cifar10", "train_test_split", "DataLoader",
-           "Compose", "RandomCrop", "RandomHorizontalFlip", "Normalize", "load_dataset"]
+           "Compose", "RandomCrop", "RandomHorizontalFlip", "Normalize", "load_dataset",
+           "Dataset", "TensorDataset", "Subset", "random_split", "default_collate", "get_worker_info",
+           "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler",
+           "ToTensor", "RandomResizedCrop", "ColorJitter", "RandomRotation"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -121,16 +125,46 @@ def load_dataset(name, path=None, test_fraction=0.2, seed=0):
 
 
 # -------------------------------------------------------------------------------------- batching
-class DataLoader:
-    """Batches of (images, labels) from arrays, reshuffled each epoch from `seed`.
+def _is_array_pair(args, kwargs):
+    """DataLoader(images, labels, ...): the second positional argument (or labels=) is an array."""
+    if "labels" in kwargs:
+        return True
+    if args:
+        second = args[0]
+        return not (second is None or isinstance(second, (bool, np.bool_, int, np.integer)))
+    return False
 
-    DataLoader(images, labels, batch_size=64, shuffle=True, seed=0, drop_last=False,
-    transform=None). Epoch e uses the permutation of default_rng((seed, e)), so the order depends
-    only on seed and epoch (a resumed run sees the same batches); `transform(batch, rng)` is applied
-    to each image batch (e.g. Compose([RandomCrop(8, 1), ...])).
+
+class DataLoader:
+    """Batches from arrays or from a map-style dataset.
+
+    Two forms:
+
+    - DataLoader(images, labels, batch_size=64, shuffle=True, seed=0, drop_last=False,
+      transform=None): (images, labels) batches of the two arrays, reshuffled each epoch: epoch e
+      uses the permutation of default_rng((seed, e)), so the order depends only on seed and epoch
+      (a resumed run sees the same batches); `transform(batch, rng)` is applied to each image
+      batch (e.g. Compose([RandomCrop(8, 1), ...])).
+    - DataLoader(dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None,
+      num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
+      worker_init_fn=None, multiprocessing_context=None, generator=None, *, prefetch_factor=None,
+      persistent_workers=False, pin_memory_device=''): torch.utils.data.DataLoader's form, for any
+      dataset with __len__ and __getitem__; batches are default_collate'd (NumPy arrays), shuffling
+      draws from `generator` (a numpy Generator) or cnncore's generator; num_workers > 0 fetches
+      batches in that many worker processes (forked where the platform allows; each seeds cnncore's
+      generator with base_seed + worker id), in order; pin_memory is accepted and has no effect
+      (there is no device to copy to).
     """
 
-    def __init__(self, images, labels, batch_size=64, shuffle=True, seed=0, drop_last=False, transform=None):
+    def __init__(self, dataset, *args, **kwargs):
+        self._arrays = _is_array_pair(args, kwargs)
+        if self._arrays:
+            self._init_arrays(dataset, *args, **kwargs)
+        else:
+            self._init_dataset(dataset, *args, **kwargs)
+
+    # ---- arrays
+    def _init_arrays(self, images, labels, batch_size=64, shuffle=True, seed=0, drop_last=False, transform=None):
         for name, v in (("images", images), ("labels", labels)):
             kind = np.asarray(v).dtype.kind
             if kind not in ("fiu" if name == "images" else "iu"):
@@ -152,7 +186,62 @@ class DataLoader:
         self.drop_last, self.transform = bool(drop_last), transform
         self.epoch = 0
 
+    # ---- datasets
+    def _init_dataset(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None,
+                      num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
+                      worker_init_fn=None, multiprocessing_context=None, generator=None, *,
+                      prefetch_factor=None, persistent_workers=False, pin_memory_device=""):
+        from . import _dataset as D
+
+        D._check_len(dataset)
+        for name, v in (("shuffle", shuffle), ("drop_last", drop_last), ("pin_memory", pin_memory),
+                        ("persistent_workers", persistent_workers)):
+            if not isinstance(v, (bool, np.bool_)) and not (name == "shuffle" and v is None):
+                raise TypeError("%s: expected a bool, got %r" % (name, v))
+        if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
+            raise ValueError("num_workers: expected an int >= 0, got %r" % (num_workers,))
+        if prefetch_factor is not None and num_workers == 0:
+            raise ValueError("prefetch_factor: option could only be specified in multiprocessing; "
+                             "let num_workers > 0 to enable multiprocessing, otherwise set "
+                             "prefetch_factor to None")
+        pf = 2 if prefetch_factor is None else prefetch_factor
+        if isinstance(pf, bool) or not isinstance(pf, (int, np.integer)) or pf < 1:
+            raise ValueError("prefetch_factor: expected an int >= 1, got %r" % (prefetch_factor,))
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
+            raise ValueError("timeout: expected a number >= 0, got %r" % (timeout,))
+        for name, fn in (("collate_fn", collate_fn), ("worker_init_fn", worker_init_fn)):
+            if fn is not None and not callable(fn):
+                raise TypeError("%s: expected a callable or None, got %r" % (name, fn))
+        if sampler is not None and shuffle:
+            raise ValueError("sampler: option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler: option is mutually exclusive with batch_size, "
+                                 "shuffle, sampler, and drop_last")
+            batch_size, drop_last = None, False
+        elif batch_size is None:
+            if drop_last:
+                raise ValueError("batch_size: None (no automatic batching) is mutually exclusive "
+                                 "with drop_last")
+        elif isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError("batch_size: expected an int >= 1 or None, got %r" % (batch_size,))
+        if sampler is None:
+            sampler = D.RandomSampler(dataset, generator=generator) if shuffle else D.SequentialSampler(dataset)
+        if batch_size is not None and batch_sampler is None:
+            batch_sampler = D.BatchSampler(sampler, batch_size, bool(drop_last))
+        self.dataset, self.sampler, self.batch_sampler = dataset, sampler, batch_sampler
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.drop_last, self.num_workers = bool(drop_last), int(num_workers)
+        self._auto_collation = batch_sampler is not None
+        self.collate_fn = collate_fn if collate_fn is not None else (
+            D.default_collate if self._auto_collation else D.default_convert)
+        self.pin_memory, self.timeout, self.worker_init_fn = bool(pin_memory), timeout, worker_init_fn
+        self.multiprocessing_context, self.generator = multiprocessing_context, generator
+        self.prefetch_factor, self.persistent_workers = int(pf), bool(persistent_workers)
+
     def __len__(self):
+        if not self._arrays:
+            return len(self.batch_sampler if self._auto_collation else self.sampler)
         n = len(self.labels)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
@@ -160,6 +249,21 @@ class DataLoader:
         self.epoch = int(epoch)
 
     def __iter__(self):
+        if not self._arrays:
+            return self._iter_dataset()
+        return self._iter_arrays()
+
+    def _iter_dataset(self):
+        from . import _dataset as D
+
+        tasks = self.batch_sampler if self._auto_collation else self.sampler
+        if self.num_workers > 0:
+            yield from D.worker_batches(self, tasks)
+            return
+        for indices in tasks:
+            yield D._fetch(self.dataset, indices, self.collate_fn, self._auto_collation)
+
+    def _iter_arrays(self):
         n = len(self.labels)
         rng = np.random.default_rng((self.seed, self.epoch))
         order = rng.permutation(n) if self.shuffle else np.arange(n)
@@ -173,16 +277,31 @@ class DataLoader:
 
 
 # ---------------------------------------------------------------------------------- augmentation
+def _takes_rng(t):
+    """Whether transform t is called as t(x, rng) (cnncore's) rather than t(x) (a plain callable)."""
+    try:
+        params = list(inspect.signature(t).parameters.values())
+    except (TypeError, ValueError):
+        return True
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params)
+
+
 class Compose:
-    """Apply batch transforms in order: Compose([RandomCrop(32, 4), RandomHorizontalFlip()])."""
+    """Apply transforms in order: Compose([RandomCrop(32, 4), RandomHorizontalFlip()]). Each is
+    called as t(x, rng) (the same Generator for all), or t(x) if it takes one argument."""
 
     def __init__(self, transforms):
         self.transforms = list(transforms)
+        for i, t in enumerate(self.transforms):
+            if not callable(t):
+                raise TypeError("transforms[%d]: expected a callable, got %s" % (i, type(t).__name__))
+        self._rng_args = [_takes_rng(t) for t in self.transforms]
 
     def __call__(self, x, rng=None):
         rng = np.random.default_rng() if rng is None else rng
-        for t in self.transforms:
-            x = t(x, rng)
+        for t, with_rng in zip(self.transforms, self._rng_args):
+            x = t(x, rng) if with_rng else t(x)
         return x
 
 
@@ -240,3 +359,8 @@ class Normalize:
         if x.shape[1] != self.mean.shape[1] and self.mean.shape[1] != 1:
             raise ValueError("Normalize: expected %d channels, got shape %s" % (self.mean.shape[1], x.shape))
         return ((x - self.mean) / self.std).astype(np.float32)
+
+
+from ._dataset import (BatchSampler, Dataset, RandomSampler, SequentialSampler, Subset,  # noqa: E402
+                       SubsetRandomSampler, TensorDataset, default_collate, get_worker_info, random_split)
+from ._transforms import ColorJitter, RandomResizedCrop, RandomRotation, ToTensor  # noqa: E402

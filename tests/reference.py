@@ -694,3 +694,278 @@ def log_softmax(x, dim):
 def log_softmax_backward(gy, x, dim):
     gy = _f64(gy)
     return gy - softmax(x, dim) * gy.sum(axis=dim, keepdims=True)
+
+
+# ------------------------------------------------------------------------ more losses ---
+# Forward only, written per position from torch's documented formulas; gradients are checked
+# against numeric_grad of these (central differences in float64).
+
+def _reduce_loss(per, reduction, denom=None):
+    per = np.asarray(per, dtype=np.float64)
+    if reduction == "none":
+        return per
+    if reduction == "sum":
+        return per.sum()
+    return per.sum() / (per.size if denom is None else denom)
+
+
+def cross_entropy_full(x, target, weight=None, ignore_index=-100, reduction="mean",
+                       label_smoothing=0.0):
+    """torch.nn.functional.cross_entropy: (N, C, ...) logits, class indices or probabilities."""
+    x = _f64(x)
+    if x.ndim == 1:
+        x, target = x[None], np.asarray(target)[None]
+        out = cross_entropy_full(x, target, weight, ignore_index, reduction, label_smoothing)
+        return out[0] if reduction == "none" else out
+    c = x.shape[1]
+    w = np.ones(c) if weight is None else _f64(weight)
+    target = np.asarray(target)
+    probs = target.shape == x.shape and target.dtype.kind == "f"
+    spatial = x.shape[:1] + x.shape[2:]
+    per = np.zeros(spatial)
+    wsum = 0.0
+    for pos in np.ndindex(*spatial):
+        z = np.array([x[(pos[0], k) + pos[1:]] for k in range(c)])
+        logp = z - z.max() - np.log(np.exp(z - z.max()).sum())
+        if probs:
+            q = np.array([target[(pos[0], k) + pos[1:]] for k in range(c)], dtype=np.float64)
+            q = q * (1 - label_smoothing) + label_smoothing / c
+            per[pos] = -(w * q * logp).sum()
+        else:
+            t = int(target[pos])
+            if t == ignore_index:
+                continue
+            nll = -w[t] * logp[t]
+            smooth = -(w * logp).sum()
+            per[pos] = (1 - label_smoothing) * nll + label_smoothing / c * smooth
+            wsum += w[t]
+    return _reduce_loss(per, reduction, None if probs else wsum)
+
+
+def nll_loss_full(x, target, weight=None, ignore_index=-100, reduction="mean"):
+    x = _f64(x)
+    c = x.shape[1]
+    w = np.ones(c) if weight is None else _f64(weight)
+    spatial = x.shape[:1] + x.shape[2:]
+    per, wsum = np.zeros(spatial), 0.0
+    for pos in np.ndindex(*spatial):
+        t = int(np.asarray(target)[pos])
+        if t != ignore_index:
+            per[pos] = -w[t] * x[(pos[0], t) + pos[1:]]
+            wsum += w[t]
+    return _reduce_loss(per, reduction, wsum)
+
+
+def mse_loss(x, t, reduction="mean"):
+    return _reduce_loss((_f64(x) - _f64(t)) ** 2, reduction)
+
+
+def l1_loss(x, t, reduction="mean"):
+    return _reduce_loss(np.abs(_f64(x) - _f64(t)), reduction)
+
+
+def smooth_l1_loss(x, t, reduction="mean", beta=1.0):
+    d = np.abs(_f64(x) - _f64(t))
+    per = d if beta == 0 else np.where(d < beta, 0.5 * d ** 2 / beta, d - 0.5 * beta)
+    return _reduce_loss(per, reduction)
+
+
+def huber_loss(x, t, reduction="mean", delta=1.0):
+    d = np.abs(_f64(x) - _f64(t))
+    return _reduce_loss(np.where(d < delta, 0.5 * d ** 2, delta * (d - 0.5 * delta)), reduction)
+
+
+def binary_cross_entropy(x, t, weight=None, reduction="mean"):
+    x, t = _f64(x), _f64(t)
+    per = -(t * np.maximum(np.log(x), -100) + (1 - t) * np.maximum(np.log(1 - x), -100))
+    return _reduce_loss(per if weight is None else per * _f64(weight), reduction)
+
+
+def binary_cross_entropy_with_logits(x, t, weight=None, reduction="mean", pos_weight=None):
+    x, t = _f64(x), _f64(t)
+    s = 1.0 / (1.0 + np.exp(-x))
+    pw = 1.0 if pos_weight is None else _f64(pos_weight)
+    per = -(pw * t * np.log(s) + (1 - t) * np.log(1 - s))
+    return _reduce_loss(per if weight is None else per * _f64(weight), reduction)
+
+
+def kl_div(x, t, reduction="mean", log_target=False):
+    x, t = _f64(x), _f64(t)
+    if log_target:
+        per = np.exp(t) * (t - x)
+    else:
+        per = np.array([0.0 if ti == 0 else ti * np.log(ti) for ti in t.ravel()]).reshape(t.shape) - t * x
+    if reduction == "batchmean":
+        return per.sum() / x.shape[0]
+    return _reduce_loss(per, reduction)
+
+
+def numeric_grad(f, x, upstream=None, h=1e-6):
+    """Central-difference gradient of sum(upstream * f(x)) with respect to x (float64)."""
+    x = _f64(x).copy()
+    g = np.zeros_like(x)
+    up = 1.0 if upstream is None else _f64(upstream)
+    for i in np.ndindex(*x.shape):
+        old = x[i]
+        x[i] = old + h
+        fp = np.sum(up * f(x))
+        x[i] = old - h
+        fm = np.sum(up * f(x))
+        x[i] = old
+        g[i] = (fp - fm) / (2 * h)
+    return g
+
+
+# ---------------------------------------------------------------- more optimizers ---
+# torch.optim's single-tensor formulas, float64, written out per step: each returns the
+# parameter after len(grads) steps.
+
+def _optim_grad(g, p, maximize, weight_decay):
+    g = -_f64(g) if maximize else _f64(g)
+    return g + weight_decay * p if weight_decay else g
+
+
+def rmsprop(p, grads, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+            maximize=False):
+    p = _f64(p).copy()
+    v, gavg, buf = np.zeros_like(p), np.zeros_like(p), np.zeros_like(p)
+    for g in grads:
+        g = _optim_grad(g, p, maximize, weight_decay)
+        v = alpha * v + (1 - alpha) * g * g
+        if centered:
+            gavg = alpha * gavg + (1 - alpha) * g
+            avg = np.sqrt(v - gavg ** 2) + eps
+        else:
+            avg = np.sqrt(v) + eps
+        if momentum > 0:
+            buf = momentum * buf + g / avg
+            p = p - lr * buf
+        else:
+            p = p - lr * g / avg
+    return p
+
+
+def adagrad(p, grads, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+            maximize=False):
+    p = _f64(p).copy()
+    acc = np.full_like(p, initial_accumulator_value)
+    for t, g in enumerate(grads, 1):
+        g = _optim_grad(g, p, maximize, weight_decay)
+        acc = acc + g * g
+        p = p - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(acc) + eps)
+    return p
+
+
+def adamax(p, grads, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False):
+    p = _f64(p).copy()
+    m, u = np.zeros_like(p), np.zeros_like(p)
+    for t, g in enumerate(grads, 1):
+        g = _optim_grad(g, p, maximize, weight_decay)
+        m = betas[0] * m + (1 - betas[0]) * g
+        u = np.maximum(betas[1] * u, np.abs(g) + eps)
+        p = p - lr / (1 - betas[0] ** t) * m / u
+    return p
+
+
+def nadam(p, grads, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+          decoupled_weight_decay=False, maximize=False):
+    b1, b2 = betas
+    p = _f64(p).copy()
+    m, v, mu_prod = np.zeros_like(p), np.zeros_like(p), 1.0
+    for t, g in enumerate(grads, 1):
+        if decoupled_weight_decay:
+            p = p * (1 - lr * weight_decay)
+            g = _optim_grad(g, p, maximize, 0)
+        else:
+            g = _optim_grad(g, p, maximize, weight_decay)
+        mu = b1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
+        mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+        mu_prod *= mu
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        denom = np.sqrt(v / (1 - b2 ** t)) + eps
+        p = p - lr * (1 - mu) / (1 - mu_prod) * g / denom - lr * mu_next / (1 - mu_prod * mu_next) * m / denom
+    return p
+
+
+def radam(p, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+          decoupled_weight_decay=False, maximize=False):
+    b1, b2 = betas
+    p = _f64(p).copy()
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    rho_inf = 2 / (1 - b2) - 1
+    for t, g in enumerate(grads, 1):
+        if decoupled_weight_decay:
+            p = p * (1 - lr * weight_decay)
+            g = _optim_grad(g, p, maximize, 0)
+        else:
+            g = _optim_grad(g, p, maximize, weight_decay)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        mhat = m / (1 - b1 ** t)
+        rho_t = rho_inf - 2 * t * b2 ** t / (1 - b2 ** t)
+        if rho_t > 5:
+            r = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            p = p - lr * mhat * r * np.sqrt(1 - b2 ** t) / (np.sqrt(v) + eps)
+        else:
+            p = p - lr * mhat
+    return p
+
+
+# ------------------------------------------------------------- init and clipping ---
+
+def fan_in_out(shape):
+    """torch.nn.init's fans: (in * prod(kernel), out * prod(kernel))."""
+    k = 1
+    for s in shape[2:]:
+        k *= s
+    return shape[1] * k, shape[0] * k
+
+
+def clip_grad_norm(grads, max_norm, norm_type=2.0):
+    """(clipped gradients, total norm) in float64: all gradients as one vector."""
+    flat = np.concatenate([_f64(g).ravel() for g in grads])
+    if np.isinf(norm_type):
+        total = np.abs(flat).max()
+    else:
+        total = (np.abs(flat) ** norm_type).sum() ** (1.0 / norm_type)
+    coef = min(1.0, max_norm / (total + 1e-6))
+    return [_f64(g) * coef for g in grads], total
+
+
+def dropout2d(x, keep, p):
+    """Channel dropout with a given (N, C) keep mask."""
+    return _f64(x) * (np.asarray(keep, np.float64) / (1 - p))[:, :, None, None]
+
+
+# ------------------------------------------------------------------------- transforms ---
+
+def to_tensor(img):
+    """uint8 (H, W, C) in [0, 255] -> float64 (C, H, W) in [0, 1]."""
+    return np.transpose(np.asarray(img, np.float64), (2, 0, 1)) / 255.0
+
+
+def resize_bilinear(img, size):
+    """(C, h, w) -> (C, H, W), bilinear with half-pixel centres (align_corners=False), per pixel."""
+    img = _f64(img)
+    c, h, w = img.shape
+    oh, ow = size
+    out = np.zeros((c, oh, ow))
+    for y in range(oh):
+        sy = min(max((y + 0.5) * h / oh - 0.5, 0.0), h - 1)
+        y0 = int(np.floor(sy))
+        y1, fy = min(y0 + 1, h - 1), sy - y0
+        for x in range(ow):
+            sx = min(max((x + 0.5) * w / ow - 0.5, 0.0), w - 1)
+            x0 = int(np.floor(sx))
+            x1, fx = min(x0 + 1, w - 1), sx - x0
+            out[:, y, x] = ((1 - fy) * ((1 - fx) * img[:, y0, x0] + fx * img[:, y0, x1])
+                            + fy * ((1 - fx) * img[:, y1, x0] + fx * img[:, y1, x1]))
+    return out
+
+
+def adjust_contrast(img, factor):
+    """torchvision's adjust_contrast on a float RGB image in [0, 1]."""
+    img = _f64(img)
+    mean = (0.299 * img[0] + 0.587 * img[1] + 0.114 * img[2]).mean()
+    return np.clip(factor * img + (1 - factor) * mean, 0, 1)

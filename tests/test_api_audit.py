@@ -271,7 +271,44 @@ def _cases():
          ["target", "float"]))
     add(("cross_entropy-labels-object", F.cross_entropy, lambda: A(randn((2, 3)), obj((2,))), TypeError,
          ["target", "object"]))
-    add(("cross_entropy-ndim", F.cross_entropy, lambda: A(randn((2, 3, 1)), [0, 1]), ValueError, ["input", "2-d"]))
+    add(("cross_entropy-spatial-target", F.cross_entropy, lambda: A(randn((2, 3, 1)), [0, 1]), ValueError,
+         ["target", "(2, 1)", "(2,)"]))
+    add(("cross_entropy-0d", F.cross_entropy, lambda: A(np.float32(1.0), [0]), ValueError, ["input", "0-d"]))
+    add(("cross_entropy-weight", F.cross_entropy, lambda: A(randn((2, 3)), [0, 1], weight=np.ones(4)), ValueError,
+         ["weight", "(3,)", "(4,)"]))
+    add(("cross_entropy-reduction", F.cross_entropy, lambda: A(randn((2, 3)), [0, 1], reduction="avg"), ValueError,
+         ["reduction", "'avg'"]))
+    add(("cross_entropy-smoothing", F.cross_entropy, lambda: A(randn((2, 3)), [0, 1], label_smoothing=1.5),
+         ValueError, ["label_smoothing", "1.5"]))
+    add(("cross_entropy-ignore", F.cross_entropy, lambda: A(randn((2, 3)), [0, 1], ignore_index=0.5),
+         TypeError, ["ignore_index", "0.5"]))
+    add(("cross_entropy-probs-shape", F.cross_entropy, lambda: A(randn((2, 3)), randn((2, 4))), TypeError,
+         ["target", "(2,)", "(2, 3)", "(2, 4)"]))
+    add(("nll_loss-range", F.nll_loss, lambda: A(randn((2, 3)), [0, 7]), ValueError, ["target", "[0, 3)", "7"]))
+    add(("nll_loss-reduction", F.nll_loss, lambda: A(randn((2, 3)), [0, 1], reduction=None), ValueError,
+         ["reduction", "None"]))
+    add(("nll_loss-weight", F.nll_loss, lambda: A(randn((2, 3)), [0, 1], weight=obj((3,))), TypeError,
+         ["weight", "object"]))
+    for fname in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+                  "binary_cross_entropy_with_logits", "kl_div"):
+        add(("%s-shape" % fname, getattr(F, fname), lambda: A(randn((2, 3)) * 0.1 + 0.5, randn((3, 2))), ValueError,
+             ["target", "(2, 3)", "(3, 2)"]))
+        add(("%s-object" % fname, getattr(F, fname), lambda: A(obj((2, 3)), randn((2, 3))), TypeError,
+             ["object"]))
+        add(("%s-reduction" % fname, getattr(F, fname), lambda: A(randn((2, 3)), randn((2, 3)), reduction="max"),
+             ValueError, ["reduction", "'max'"]))
+    add(("mse_loss-legacy", F.mse_loss, lambda: A(randn((2, 3)), randn((2, 3)), size_average="yes"), TypeError,
+         ["size_average", "'yes'"]))
+    add(("smooth_l1_loss-beta", F.smooth_l1_loss, lambda: A(randn((2, 3)), randn((2, 3)), beta=-1.0), ValueError,
+         ["beta", "-1.0"]))
+    add(("huber_loss-delta", F.huber_loss, lambda: A(randn((2, 3)), randn((2, 3)), delta=0.0), ValueError,
+         ["delta", "> 0"]))
+    add(("binary_cross_entropy-range", F.binary_cross_entropy, lambda: A(np.array([0.5, 1.5]), np.ones(2)),
+         ValueError, ["input", "[0, 1]", "1.5"]))
+    add(("binary_cross_entropy_with_logits-pos_weight", F.binary_cross_entropy_with_logits,
+         lambda: A(randn((2, 3)), randn((2, 3)), pos_weight=np.ones(4)), ValueError, ["pos_weight", "(4,)", "(2, 3)"]))
+    add(("kl_div-batchmean", F.kl_div, lambda: A(randn((2, 3)), randn((2, 3)), log_target=1), TypeError,
+         ["log_target", "1"]))
     add(("cross_entropy_backward-range", F.cross_entropy_backward, lambda: A(randn((2, 3)), [5, 1]),
          ValueError, ["target"]))
     add(("softmax_cross_entropy-k0", F.softmax_cross_entropy, lambda: A(np.zeros((2, 0)), [0, 0]),
@@ -413,6 +450,66 @@ def _layer_cases():
          ["target", "3"]))
     add(("CrossEntropyLoss-len", lambda: (nn.CrossEntropyLoss(), (randn((2, 3)), [0]), {}), ValueError,
          ["target", "(2,)"]))
+    add(("CrossEntropyLoss-smoothing", lambda: (nn.CrossEntropyLoss, (), {"label_smoothing": -0.1}), ValueError,
+         ["label_smoothing", "-0.1"]))
+    add(("CrossEntropyLoss-weight", lambda: (nn.CrossEntropyLoss(weight=np.ones(4)), (randn((2, 3)), [0, 1]), {}),
+         ValueError, ["weight", "(3,)", "(4,)"]))
+    add(("NLLLoss-reduction", lambda: (nn.NLLLoss, (), {"reduction": "avg"}), ValueError, ["reduction", "'avg'"]))
+    add(("NLLLoss-ignore", lambda: (nn.NLLLoss, (), {"ignore_index": "x"}), TypeError, ["ignore_index", "'x'"]))
+    for name in ("MSELoss", "L1Loss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "HuberLoss"):
+        add(("%s-reduction" % name, lambda name=name: (getattr(nn, name), (), {"reduction": "all"}), ValueError,
+             ["reduction", "'all'"]))
+        add(("%s.forward-shape" % name, lambda name=name: (getattr(nn, name)(), (randn((2, 3)) * 0.1 + 0.5,
+                                                                                randn((2, 2))), {}),
+             ValueError, ["target", "(2, 3)", "(2, 2)"]))
+    add(("SmoothL1Loss-beta", lambda: (nn.SmoothL1Loss, (), {"beta": "1"}), TypeError, ["beta", "'1'"]))
+    add(("HuberLoss-delta", lambda: (nn.HuberLoss, (), {"delta": -1}), ValueError, ["delta", "-1"]))
+    add(("BCEWithLogitsLoss-pos_weight", lambda: (nn.BCEWithLogitsLoss, (), {"pos_weight": obj((2,))}), TypeError,
+         ["pos_weight", "object"]))
+    add(("KLDivLoss-log_target", lambda: (nn.KLDivLoss, (), {"log_target": "no"}), TypeError, ["log_target"]))
+    add(("MSELoss.backward-before", lambda: (nn.MSELoss().backward, (), {}), RuntimeError, ["before"]))
+    add(("Dropout2d-p", lambda: (nn.Dropout2d, (1.5,), {}), ValueError, ["p", "1.5"]))
+    add(("Dropout2d.forward-ndim", lambda: (nn.Dropout2d(), (randn((2, 3)),), {}), ValueError,
+         ["Dropout2d input", "4-d", "(2, 3)"]))
+    add(("ModuleList-item", lambda: (nn.ModuleList, ([nn.ReLU(), 3],), {}), TypeError, ["modules[1]", "int"]))
+    add(("ModuleList-index", lambda: (nn.ModuleList([nn.ReLU()]).__getitem__, (3,), {}), IndexError, ["3", "1"]))
+    add(("ModuleList-append", lambda: (nn.ModuleList().append, ("relu",), {}), TypeError, ["module", "str"]))
+    add(("ModuleDict-key", lambda: (nn.ModuleDict().__setitem__, (1, nn.ReLU()), {}), TypeError, ["key", "int"]))
+    add(("ModuleDict-pair", lambda: (nn.ModuleDict, ([("a", nn.ReLU(), 1)],), {}), ValueError, ["modules[0]", "pair"]))
+    add(("ModuleDict-module", lambda: (nn.ModuleDict, ({"a": 1.0},), {}), TypeError, ["module", "float"]))
+    add(("Module.apply-fn", lambda: (nn.ReLU().apply, (3,), {}), TypeError, ["fn", "callable"]))
+    add(("Module.requires_grad_-flag", lambda: (nn.Linear(2, 2).requires_grad_, ("no",), {}), TypeError,
+         ["requires_grad", "'no'"]))
+    add(("Parameter.size-dim", lambda: (nn.Parameter(np.zeros((2, 3))).size, (2,), {}), IndexError, ["dim", "2"]))
+    add(("init.kaiming_normal_-1d", lambda: (nn.init.kaiming_normal_, (nn.Parameter(np.zeros(3)),), {}), ValueError,
+         ["tensor", "2 dimensions", "(3,)"]))
+    add(("init.kaiming_uniform_-mode", lambda: (nn.init.kaiming_uniform_, (nn.Parameter(np.zeros((2, 3))),),
+                                                {"mode": "fan"}), ValueError, ["mode", "'fan'"]))
+    add(("init.xavier_uniform_-type", lambda: (nn.init.xavier_uniform_, ([[1.0, 2.0]],), {}), TypeError,
+         ["tensor", "list"]))
+    add(("init.xavier_normal_-readonly", lambda: (nn.init.xavier_normal_, (nn.Parameter(np.zeros((2, 3))).data,), {}),
+         ValueError, ["tensor", "read-only"]))
+    add(("init.normal_-std", lambda: (nn.init.normal_, (nn.Parameter(np.zeros(3)),), {"std": -1}), ValueError,
+         ["std", "-1"]))
+    add(("init.uniform_-bounds", lambda: (nn.init.uniform_, (nn.Parameter(np.zeros(3)), 1, 0), {}), ValueError,
+         ["b", "a=1"]))
+    add(("init.trunc_normal_-bounds", lambda: (nn.init.trunc_normal_, (nn.Parameter(np.zeros(3)),), {"a": 2, "b": 1}),
+         ValueError, ["b", "a=2"]))
+    add(("init.constant_-val", lambda: (nn.init.constant_, (nn.Parameter(np.zeros(3)), "1"), {}), TypeError, ["val"]))
+    add(("init.ones_-int", lambda: (nn.init.ones_, (np.zeros(3, int),), {}), TypeError, ["tensor", "int"]))
+    add(("init.zeros_-type", lambda: (nn.init.zeros_, (None,), {}), TypeError, ["tensor", "NoneType"]))
+    add(("init.calculate_gain-name", lambda: (nn.init.calculate_gain, ("softplus",), {}), ValueError,
+         ["nonlinearity", "'softplus'"]))
+    add(("utils.clip_grad_norm_-type", lambda: (nn.utils.clip_grad_norm_, ([np.zeros(3)], 1.0), {}), TypeError,
+         ["parameters[0]", "ndarray"]))
+    add(("utils.clip_grad_norm_-norm", lambda: (nn.utils.clip_grad_norm_, ([nn.Parameter(np.zeros(3))], 1.0, 0), {}),
+         ValueError, ["norm_type", "0"]))
+    add(("utils.clip_grad_value_-value", lambda: (nn.utils.clip_grad_value_, ([nn.Parameter(np.zeros(3))], "1"), {}),
+         TypeError, ["clip_value", "'1'"]))
+    add(("utils.parameters_to_vector-type", lambda: (nn.utils.parameters_to_vector, (5,), {}), TypeError,
+         ["parameters", "int"]))
+    add(("utils.vector_to_parameters-len", lambda: (nn.utils.vector_to_parameters, (np.zeros(5), [nn.Parameter(np.zeros(3))]),
+                                                    {}), ValueError, ["vec", "3", "5"]))
     # backward before forward, with a wrong-shaped or wrong-typed gradient
     for name, make in (("Conv2d", lambda: nn.Conv2d(3, 4, 3)), ("BatchNorm2d", lambda: nn.BatchNorm2d(3)),
                        ("MaxPool2d", lambda: nn.MaxPool2d(2)), ("AvgPool2d", lambda: nn.AvgPool2d(2)),
@@ -461,6 +558,20 @@ def _layer_cases():
     add(("Adam-eps", lambda: (optim.Adam, (params(),), {"eps": -1e-8}), ValueError, ["eps"]))
     add(("AdamW-wd", lambda: (optim.AdamW, (params(),), {"weight_decay": float("nan")}), ValueError,
          ["weight_decay"]))
+    add(("RMSprop-alpha", lambda: (optim.RMSprop, (params(),), {"alpha": 1.5}), ValueError, ["alpha", "1.5"]))
+    add(("RMSprop-centered", lambda: (optim.RMSprop, (params(),), {"centered": "yes"}), TypeError, ["centered"]))
+    add(("RMSprop-capturable", lambda: (optim.RMSprop, (params(),), {"capturable": True}), ValueError,
+         ["capturable", "False"]))
+    add(("Adagrad-lr_decay", lambda: (optim.Adagrad, (params(),), {"lr_decay": -1}), ValueError, ["lr_decay", "-1"]))
+    add(("Adagrad-init", lambda: (optim.Adagrad, (params(),), {"initial_accumulator_value": "0"}), TypeError,
+         ["initial_accumulator_value"]))
+    add(("Adamax-betas", lambda: (optim.Adamax, (params(),), {"betas": (0.9, 1.0)}), ValueError, ["betas[1]"]))
+    add(("NAdam-momentum_decay", lambda: (optim.NAdam, (params(),), {"momentum_decay": -0.1}), ValueError,
+         ["momentum_decay", "-0.1"]))
+    add(("NAdam-foreach", lambda: (optim.NAdam, (params(),), {"foreach": "x"}), TypeError, ["foreach", "'x'"]))
+    add(("RAdam-eps", lambda: (optim.RAdam, (params(),), {"eps": -1.0}), ValueError, ["eps", "-1.0"]))
+    add(("RAdam-decoupled", lambda: (optim.RAdam, (params(),), {"decoupled_weight_decay": 2}), TypeError,
+         ["decoupled_weight_decay", "2"]))
     add(("StepLR-step", lambda: (optim.lr_scheduler.StepLR, (optim.SGD(params(), lr=0.1), 0), {}), ValueError,
          ["step_size"]))
     add(("CosineAnnealingLR-Tmax", lambda: (optim.lr_scheduler.CosineAnnealingLR,
@@ -468,6 +579,34 @@ def _layer_cases():
          ValueError, ["T_max"]))
     add(("OneCycleLR-total", lambda: (optim.lr_scheduler.OneCycleLR, (optim.SGD(params(), lr=0.1), 1.0),
                                       {"total_steps": 0}), ValueError, ["total_steps"]))
+    sgd = lambda: optim.SGD(params(), lr=0.1, momentum=0.9)  # noqa: E731
+    S = optim.lr_scheduler
+    add(("LambdaLR-fn", lambda: (S.LambdaLR, (sgd(), 0.5), {}), TypeError, ["lr_lambda", "float"]))
+    add(("LambdaLR-len", lambda: (S.LambdaLR, (sgd(), [abs, abs]), {}), ValueError, ["lr_lambda", "1", "2"]))
+    add(("MultiplicativeLR-fn", lambda: (S.MultiplicativeLR, (sgd(), None), {}), TypeError, ["lr_lambda"]))
+    add(("ExponentialLR-gamma", lambda: (S.ExponentialLR, (sgd(), "0.9"), {}), TypeError, ["gamma"]))
+    add(("LinearLR-start", lambda: (S.LinearLR, (sgd(),), {"start_factor": 0}), ValueError, ["start_factor", "(0, 1]"]))
+    add(("LinearLR-iters", lambda: (S.LinearLR, (sgd(),), {"total_iters": 0}), ValueError, ["total_iters", "0"]))
+    add(("ConstantLR-factor", lambda: (S.ConstantLR, (sgd(),), {"factor": 1.5}), ValueError, ["factor", "1.5"]))
+    add(("PolynomialLR-iters", lambda: (S.PolynomialLR, (sgd(),), {"total_iters": 2.5}), TypeError, ["total_iters"]))
+    add(("CosineAnnealingWarmRestarts-T_0", lambda: (S.CosineAnnealingWarmRestarts, (sgd(), 0), {}), ValueError,
+         ["T_0", "0"]))
+    add(("CosineAnnealingWarmRestarts-epoch", lambda: (S.CosineAnnealingWarmRestarts(sgd(), 3).step, (-1,), {}),
+         ValueError, ["epoch", "-1"]))
+    add(("CyclicLR-mode", lambda: (S.CyclicLR, (sgd(), 0.01, 0.1), {"mode": "sine"}), ValueError, ["mode", "'sine'"]))
+    add(("CyclicLR-momentum", lambda: (S.CyclicLR, (optim.Adagrad(params()), 0.01, 0.1), {}), ValueError,
+         ["cycle_momentum"]))
+    add(("SequentialLR-milestones", lambda: (S.SequentialLR, (sgd(), [], []), {}), ValueError, ["schedulers"]))
+    add(("SequentialLR-count", lambda: (lambda o: (S.SequentialLR, (o, [S.ExponentialLR(o, 0.9)], [3]), {}))(sgd()),
+         ValueError, ["milestones", "0", "1"]))
+    add(("ChainedScheduler-optimizer", lambda: (S.ChainedScheduler, ([S.ExponentialLR(sgd(), 0.9),
+                                                                      S.ExponentialLR(sgd(), 0.9)],), {}),
+         ValueError, ["schedulers[1]", "same optimizer"]))
+    add(("ReduceLROnPlateau-factor", lambda: (S.ReduceLROnPlateau, (sgd(),), {"factor": 1.0}), ValueError,
+         ["factor", "1.0"]))
+    add(("ReduceLROnPlateau-mode", lambda: (S.ReduceLROnPlateau, (sgd(),), {"mode": "up"}), ValueError, ["mode", "'up'"]))
+    add(("ReduceLROnPlateau-metric", lambda: (S.ReduceLROnPlateau(sgd()).step, ("bad",), {}), TypeError,
+         ["metrics", "'bad'"]))
     # data
     imgs, labs = randn((10, 1, 4, 4)), np.arange(10) % 3
     add(("DataLoader-len", lambda: (data.DataLoader, (imgs, labs[:9]), {}), ValueError, ["labels", "10", "9"]))
@@ -475,6 +614,42 @@ def _layer_cases():
          ["labels", "integer"]))
     add(("DataLoader-shuffle", lambda: (data.DataLoader, (imgs, labs), {"shuffle": "no"}), TypeError,
          ["shuffle", "'no'"]))
+    tds = lambda: data.TensorDataset(imgs, labs)  # noqa: E731
+    add(("DataLoader-dataset", lambda: (data.DataLoader, (5,), {}), TypeError, ["dataset", "map-style", "int"]))
+    add(("DataLoader-sampler-shuffle", lambda: (data.DataLoader, (tds(),), {"sampler": [0, 1], "shuffle": True}),
+         ValueError, ["sampler", "shuffle"]))
+    add(("DataLoader-batch_sampler", lambda: (data.DataLoader, (tds(),), {"batch_sampler": [[0]], "batch_size": 4}),
+         ValueError, ["batch_sampler", "batch_size"]))
+    add(("DataLoader-workers", lambda: (data.DataLoader, (tds(),), {"num_workers": -1}), ValueError,
+         ["num_workers", "-1"]))
+    add(("DataLoader-collate", lambda: (data.DataLoader, (tds(),), {"collate_fn": 3}), TypeError, ["collate_fn", "3"]))
+    add(("DataLoader-prefetch", lambda: (data.DataLoader, (tds(),), {"prefetch_factor": 2}), ValueError,
+         ["prefetch_factor", "num_workers"]))
+    add(("DataLoader-batch-none-drop", lambda: (data.DataLoader, (tds(),), {"batch_size": None, "drop_last": True}),
+         ValueError, ["batch_size", "drop_last"]))
+    add(("TensorDataset-len", lambda: (data.TensorDataset, (imgs, labs[:3]), {}), ValueError,
+         ["tensors[1]", "10", "3"]))
+    add(("TensorDataset-empty", lambda: (data.TensorDataset, (), {}), ValueError, ["tensors"]))
+    add(("random_split-sum", lambda: (data.random_split, (tds(), [3, 3]), {}), ValueError, ["lengths", "10"]))
+    add(("random_split-neg", lambda: (data.random_split, (tds(), [11, -1]), {}), ValueError, ["lengths[1]", "-1"]))
+    add(("random_split-generator", lambda: (data.random_split, (tds(), [5, 5]), {"generator": 1}), TypeError,
+         ["generator", "int"]))
+    add(("RandomSampler-num", lambda: (data.RandomSampler, (tds(),), {"num_samples": 0}), ValueError, ["num_samples"]))
+    add(("BatchSampler-size", lambda: (data.BatchSampler, ([0, 1], 0, False), {}), ValueError, ["batch_size", "0"]))
+    add(("default_collate-type", lambda: (data.default_collate, ([object(), object()],), {}), TypeError,
+         ["default_collate", "object"]))
+    add(("default_collate-empty", lambda: (data.default_collate, ([],), {}), ValueError, ["batch"]))
+    add(("ToTensor-ndim", lambda: (data.ToTensor(), (np.zeros(3, np.uint8),), {}), ValueError, ["ToTensor input", "(3,)"]))
+    add(("RandomResizedCrop-scale", lambda: (data.RandomResizedCrop, (4,), {"scale": (1.0, 0.5)}), ValueError,
+         ["scale", "(1.0, 0.5)"]))
+    add(("RandomResizedCrop-size", lambda: (data.RandomResizedCrop, (0,), {}), ValueError, ["size", "0"]))
+    add(("RandomResizedCrop-input", lambda: (data.RandomResizedCrop(4), (np.zeros((4, 4)),), {}), ValueError,
+         ["RandomResizedCrop input", "(4, 4)"]))
+    add(("ColorJitter-brightness", lambda: (data.ColorJitter, (-0.5,), {}), ValueError, ["brightness", "-0.5"]))
+    add(("ColorJitter-hue", lambda: (data.ColorJitter, (), {"hue": 0.1}), ValueError, ["hue", "0.1"]))
+    add(("RandomRotation-degrees", lambda: (data.RandomRotation, ((10, 80),), {}), ValueError, ["degrees", "90"]))
+    add(("RandomRotation-rng", lambda: (data.RandomRotation(90), (np.zeros((1, 2, 2)), 5), {}), TypeError, ["rng", "int"]))
+    add(("Compose-item", lambda: (data.Compose, ([data.ToTensor(), 3],), {}), TypeError, ["transforms[1]", "int"]))
     add(("CrossEntropyLoss.backward-grad", lambda: (_ran_loss().backward, ("x",), {}), TypeError,
          ["grad_output", "'x'"]))
     add(("SGD.step-grad-shape", lambda: (_opt_with_grad(np.zeros((3, 3), np.float32)).step, (), {}),

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 import cnncore
-from cnncore import _bench_profile, _bench_suite, bench, models
+from cnncore import bench, models
+from cnncore.bench import baselines, suite as _bench_suite
+from cnncore.bench import profile as _bench_profile
 from cnncore import functional as F
 from cnncore.functional import PackedConv, conv2d_backward_blocked, conv2d_blocked, to_blocked
 from cnncore.functional import _linear as L
@@ -203,7 +205,7 @@ def test_numpy_baselines_compute_the_convolution(k, s, p, groups):
     y = F.conv2d(x, w, None, s, p, groups=groups)
     dy = rng.standard_normal(y.shape).astype(np.float32)
     dx, dw, _ = F.conv2d_backward(dy, x, w, s, p, groups=groups)
-    S = _bench_suite
+    S = baselines
     if groups == 1:
         close(S.numpy_conv2d(x, w, s, p), y)
         close(S.numpy_conv2d_backward_data(dy, w, x.shape, s, p), dx)
@@ -216,7 +218,7 @@ def test_numpy_baselines_compute_the_convolution(k, s, p, groups):
 
 def test_numpy_baselines_compute_pooling_and_batch_norm():
     rng = np.random.default_rng(2)
-    S = _bench_suite
+    S = baselines
     x = rng.standard_normal((2, 5, 12, 12)).astype(np.float32)
     y, idx = F.max_pool2d(x, 3, 2, 1, return_indices=True)
     close(S.numpy_max_pool2d(x, 3, 2, 1), y)
@@ -246,7 +248,7 @@ def test_every_case_builds_and_runs_at_batch_one():
 
 def test_torch_twins_match_cnncore_models():
     torch = pytest.importorskip("torch")
-    from cnncore import _bench_torch
+    from cnncore.bench import torch_twins as _bench_torch
 
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 3, 32, 32)).astype(np.float32)
@@ -266,3 +268,36 @@ def test_torch_callables_run():
         for r in spec.build(2, with_numpy=False, torch=torch):
             assert r.torch is not None, (spec.name, r.pass_)
             r.torch()
+
+
+# ------------------------------------------------------------------ the peak it divides by ---
+
+def test_peak_is_the_measured_probe_when_undisturbed():
+    assert bench.machine_peak({1: (50.0, False), 4: (190.0, False)}, 4) == (190.0, "measured")
+    assert bench.machine_peak({1: (50.0, False)}, 1) == (50.0, "measured")
+    # SMT: two hardware threads of one core need not double the peak; undisturbed, it stands
+    assert bench.machine_peak({1: (50.0, False), 2: (52.0, False)}, 2)[0] == 52.0
+
+
+def test_disturbed_multi_thread_probe_falls_back_to_threads_times_one_thread_peak():
+    # as seen: a probe disturbed by other processes gave a tiny peak and "% of peak" of 3292%
+    peak, how = bench.machine_peak({1: (50.0, False), 2: (3.0, True)}, 2)
+    assert peak == 100.0 and "disturbed" in how
+    peak, how = bench.machine_peak({1: (50.0, False), 4: (40.0, False)}, 4)  # below 1 thread's
+    assert peak == 200.0 and how != "measured"
+
+
+def test_percent_of_peak_never_above_100():
+    assert bench.percent_of_peak(50.0, 100.0) == 50.0
+    assert bench.percent_of_peak(3292.0, 100.0) == 100.0
+    assert bench.percent_of_peak(None, 100.0) is None and bench.percent_of_peak(1.0, None) is None
+
+
+def test_bench_modules_import_without_a_cycle():
+    """Each module of cnncore.bench imports first in a fresh interpreter (with a cycle, one of them
+    would find its partner half-initialized)."""
+    code = "import importlib, sys; importlib.import_module('cnncore.bench.' + sys.argv[1])"
+    for name in ("timing", "probes", "baselines", "suite", "runner", "profile", "plots", "torch_twins", "cli"):
+        p = subprocess.run([sys.executable, "-c", code, name], capture_output=True, text=True, timeout=120,
+                           env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(cnncore.__file__))))
+        assert p.returncode == 0, (name, p.stderr)

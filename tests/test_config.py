@@ -251,6 +251,45 @@ def test_default_threads_and_omp_num_threads():
         assert result.stdout.split() == [value, "2", value]
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs os.sched_setaffinity (Linux)")
+def test_default_threads_follow_the_affinity_mask():
+    """As under `taskset -c 0`: a process allowed one CPU starts one thread, unless
+    OMP_NUM_THREADS or set_num_threads says otherwise."""
+    cpu = min(os.sched_getaffinity(0))
+    code = ("import os\n"
+            "os.sched_setaffinity(0, {%d})\n"
+            "import cnncore\n"
+            "from cnncore import _kernels\n"
+            "print(_kernels.cpu_limit(), cnncore.get_num_threads())\n"
+            "cnncore.set_num_threads(3); print(cnncore.get_num_threads())\n" % cpu)
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "1", "3"]
+    result = run_python(code, OMP_NUM_THREADS="2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize("files, cpus", [
+    ({"cpu.max": "200000 100000\n"}, 2),                       # cgroup v2, 2 CPUs
+    ({"cpu.max": "150000 100000\n"}, 2),                       # 1.5 CPUs: rounded up
+    ({"cpu.max": "50000 100000\n"}, 1),
+    ({"cpu.max": "max 100000\n"}, 0),                          # no quota
+    ({"cpu/cpu.cfs_quota_us": "400000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 4),  # v1
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, 0),
+    ({"cpu.max": "garbage"}, 0),
+    ({}, 0),                                                   # no cgroup files at all
+])
+def test_cgroup_cpu_quota(tmp_path, files, cpus):
+    """A container limited to 2 CPUs on a 64-core host must not start 64 threads: the default
+    thread count is capped by the quota read here (at /sys/fs/cgroup in the real process)."""
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    assert _kernels.cgroup_cpu_limit(str(tmp_path)) == cpus
+
+
 def test_threadpoolctl_sees_and_limits_cnncore():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     cnncore.set_num_threads(None)
@@ -279,3 +318,14 @@ def test_threadpoolctl_sees_and_limits_cnncore():
             cnncore.set_num_threads(None)
         assert cnncore.get_num_threads() == 1
     assert cnncore.get_num_threads() == before
+
+
+def test_test_summary_names_the_isa_levels_and_a_missing_avx512():
+    """The line conftest adds to the test summary: on a CPU without AVX-512 the run says so."""
+    from conftest import isa_summary
+
+    lines = isa_summary({"generic": 3, "avx2": 3}, ["generic", "avx2"])
+    assert lines[0] == "cnncore ISA levels exercised: generic (3 tests), avx2 (3 tests)"
+    assert lines[1].startswith("cnncore ISA level avx512 NOT exercised: this CPU lacks it (best: avx2)")
+    assert isa_summary({"generic": 2, "avx2": 2, "avx512": 2}, ["generic", "avx2", "avx512"]) == [
+        "cnncore ISA levels exercised: generic (2 tests), avx2 (2 tests), avx512 (2 tests)"]

@@ -9,18 +9,9 @@ import cnncore
 from cnncore import _random, models, nn, optim
 from cnncore import functional as F
 
+from conftest import randn
+
 THREADS = (1, 2, 3)
-
-
-def randn(shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-
-
-@pytest.fixture
-def restore_threads():
-    before = cnncore.get_num_threads()
-    yield
-    cnncore.set_num_threads(before)
 
 
 def _flatten(out):

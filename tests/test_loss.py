@@ -93,9 +93,13 @@ def test_empty_batch():
 def test_errors():
     x, t = case(4, 3)
     for fn in (F.cross_entropy, F.cross_entropy_backward, F.softmax_cross_entropy):
+        # cross_entropy also takes (C,) and (N, C, d1, ...) logits, as torch: there the target's
+        # shape is what does not fit
+        shape_msg = (r"target: expected shape \(\)" if fn is F.cross_entropy else "input: expected a 2-d array",
+                     r"target: expected shape \(1, 3\)" if fn is F.cross_entropy else "input: expected a 2-d array")
         cases = [
-            (ValueError, "input: expected a 2-d array", lambda: fn(x[0], t)),
-            (ValueError, "input: expected a 2-d array", lambda: fn(x[None], t)),
+            (ValueError, shape_msg[0], lambda: fn(x[0], t)),
+            (ValueError, shape_msg[1], lambda: fn(x[None], t)),
             (TypeError, "input.*dtype", lambda: fn(x.astype(complex), t)),
             (ValueError, "input: expected at least one class", lambda: fn(np.zeros((4, 0)), t)),
             (ValueError, r"target: expected shape \(4,\)", lambda: fn(x, t[:3])),

@@ -21,7 +21,7 @@ def randn(shape, seed=0):
 
 
 def count(model):
-    return sum(p.size for p in model.parameters())
+    return sum(p.numel() for p in model.parameters())
 
 
 def conv_params(cin, cout, k, bias=True, groups=1):
@@ -187,10 +187,20 @@ def test_model_against_reference(make, shape, training):
     tol = 1e-3
     assert_close(y, ref.forward(x), tol, tol, "forward")
     dy = randn(y.shape, 2)
-    assert_close(model.backward(dy), ref.backward(dy), tol, tol, "grad_input")
+
+    def grad_atol(expected):
+        # Training-mode BatchNorm's backward subtracts per-channel means of products: each gradient
+        # element is a difference of sums whose rounding error scales with the whole array's
+        # magnitude, not its own (MobileNetV2's first weight gradient: 3.6e-4 of the array's
+        # largest value off the float64 reference, while perturbing the input by 1e-7 moves the
+        # reference itself by 1.6e-4 of it). Eval mode keeps the plain per-element bound.
+        return tol * max(1.0, float(np.abs(expected).max(initial=0.0))) if training else tol
+
+    ref_dx = ref.backward(dy)
+    assert_close(model.backward(dy), ref_dx, tol, grad_atol(ref_dx), "grad_input")
     assert sorted(n for n, _ in model.named_parameters()) == sorted(ref.grads)
     for n, p in model.named_parameters():
-        assert_close(p.grad, ref.grads[n], tol, tol, n)
+        assert_close(p.grad, ref.grads[n], tol, grad_atol(ref.grads[n]), n)
     state = model.state_dict()
     for k, v in ref.new_state.items():
         assert_close(state[k], v, tol, tol, k)

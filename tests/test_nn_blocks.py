@@ -162,14 +162,14 @@ def test_blocks_reorder_only_at_their_edges(monkeypatch):
 def test_relu_and_add_run_fused(monkeypatch):
     """No standalone ReLU or add pass in the forward of conv/BN+ReLU stacks and residual blocks."""
     calls = []
-    for name in ("relu", "add", "relu_mask"):
+    for name in ("relu", "add", "relu_backward"):
         original = getattr(_kernels, name)
         monkeypatch.setattr(_kernels, name, lambda *a, _n=name, _f=original: calls.append(_n) or _f(*a))
     x = randn((2, 8, 6, 6), 1)
     conv_relu = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 1), nn.ReLU())
     # backward: the conv+ReLU mask is its own pass, the shortcut's gradient is one add
     for net, backward_calls in ((nn.Sequential(nn.Conv2d(8, 20, 3), nn.BatchNorm2d(20), nn.ReLU()), []),
-                                (conv_relu, ["relu_mask", "relu_mask"]),
+                                (conv_relu, ["relu_backward", "relu_backward"]),
                                 (nn.BasicBlock(8, 8), ["add"]), (nn.BasicBlock(8, 16, 2), ["add"]),
                                 (nn.Bottleneck(8, 2), ["add"])):
         y = net(x)

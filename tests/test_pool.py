@@ -467,7 +467,7 @@ BAD_CALLS = [
     (lambda: F.global_avg_pool2d_backward(np.zeros((2, 3)), (2, 3, 8, 0)), ValueError, "input_shape"),
     # blocked entry points
     (lambda: F.max_pool2d_blocked(X, 2), TypeError, "input: expected a Blocked"),
-    (lambda: F.max_pool2d_blocked(Blocked(np.zeros((2, 1, 8, 8, 16)), 3), 2), ValueError, "input: expected a C-contiguous float32"),
+    (lambda: F.max_pool2d_blocked(Blocked(np.zeros((2, 1, 8, 8, 16)), 3), 2), ValueError, "input: expected Blocked data of shape .*float32, C-contiguous"),
     (lambda: F.max_pool2d_backward_blocked(to_blocked(Y_IDX[0]), Y_IDX[1], (8, 8)), ValueError, "argmax: expected a C-contiguous int32"),
     (lambda: F.max_pool2d_backward_blocked(to_blocked(Y_IDX[0]), np.full((2, 1, 4, 4, 16), 99, np.int32), (8, 8)), ValueError, r"argmax: expected values in \[0, H\*W\)"),
     (lambda: F.max_pool2d_backward_blocked(to_blocked(Y_IDX[0]), np.zeros((2, 1, 4, 4, 16), np.int32), (8,)), TypeError, "input_hw"),

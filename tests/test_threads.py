@@ -13,16 +13,7 @@ from cnncore import _kernels, _random, models, nn, optim
 from cnncore import functional as F
 from cnncore.functional._layout import to_blocked
 
-
-def randn(shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-
-
-@pytest.fixture
-def restore_threads():
-    before = cnncore.get_num_threads()
-    yield
-    cnncore.set_num_threads(before)
+from conftest import randn
 
 
 # ---------------------------------------------------------------------------- GIL release
@@ -48,69 +39,66 @@ def _kernel_calls():
     ]
 
 
+class _Counter:
+    """A thread that counts while it holds the GIL and lets it go after every step (sleep(0)),
+    under a switch interval made huge (1000 s): a thread that holds the GIL is then never
+    preempted, so the counter advances only while the main thread releases the GIL itself.
+
+    Deterministic: CPython's take_gil reads the switch interval when a thread starts waiting, so a
+    counter already waiting when the interval changes could still be handed the GIL once after the
+    old 5 ms. `__enter__` therefore waits until the counter has stepped twice under the new
+    interval (each step ends in a fresh wait that reads it) before anything is measured."""
+
+    def __enter__(self):
+        self.count = 0
+        self._stop = False
+        self._previous = sys.getswitchinterval()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        sys.setswitchinterval(1000.0)
+        start = self.count
+        while self.count < start + 2:
+            time.sleep(0.001)  # releases the GIL: the counter steps
+        return self
+
+    def _run(self):
+        while not self._stop:
+            self.count += 1
+            time.sleep(0)  # lets the GIL go, so the main thread can always take it back
+
+    def __exit__(self, *exc):
+        sys.setswitchinterval(self._previous)
+        self._stop = True
+        self._thread.join()
+        return False
+
+
 @pytest.mark.parametrize("case", range(5), ids=[c[0] for c in _kernel_calls()])
 def test_kernels_release_the_gil(case, restore_threads):
-    """With the interpreter's switch interval made huge, a thread holding the GIL is never
-    preempted: a counter thread can advance during a kernel call only if the kernel itself lets
-    go of the GIL. Holding it gives exactly zero progress; releasing it, plenty. No timing."""
+    """A counter thread (see _Counter) can advance during a kernel call only if the kernel itself
+    lets go of the GIL. Holding it gives exactly zero progress; releasing it, plenty. No timing."""
     cnncore.set_num_threads(1)
     name, call = _kernel_calls()[case]
     call()  # warm-up (thread pool, pages)
-    state = {"count": 0, "stop": False}
-    started = threading.Event()
-
-    def counter():
-        started.set()
-        while not state["stop"]:
-            state["count"] += 1
-            time.sleep(0)  # lets the GIL go, so the main thread can always take it back
-
-    previous = sys.getswitchinterval()
-    t = threading.Thread(target=counter, daemon=True)
-    t.start()
-    started.wait()
-    sys.setswitchinterval(1000.0)
-    try:
+    with _Counter() as counter:
         progress = 0
         for _ in range(200):  # a long enough call lets the counter run at least once
-            before = state["count"]
+            before = counter.count
             call()
-            progress += state["count"] - before
+            progress += counter.count - before
             if progress > 0:
                 break
-    finally:
-        sys.setswitchinterval(previous)
-        state["stop"] = True
-        t.join()
     assert progress > 0, "%s kept the GIL for its whole run" % name
 
 
 def test_gil_holding_code_is_detected_by_the_gil_test():
     """The method above does tell: a pure-Python busy loop (holding the GIL) gives no progress."""
-    state = {"count": 0, "stop": False}
-    started = threading.Event()
-
-    def counter():
-        started.set()
-        while not state["stop"]:
-            state["count"] += 1
-            time.sleep(0)
-
-    previous = sys.getswitchinterval()
-    t = threading.Thread(target=counter, daemon=True)
-    t.start()
-    started.wait()
-    sys.setswitchinterval(1000.0)
-    try:
-        before = state["count"]
+    with _Counter() as counter:
+        before = counter.count
         s = 0
         for i in range(2_000_000):
             s += i
-        progress = state["count"] - before
-    finally:
-        sys.setswitchinterval(previous)
-        state["stop"] = True
-        t.join()
+        progress = counter.count - before
     assert progress == 0
 
 
@@ -305,27 +293,3 @@ def test_guard_released_after_an_exception():
     t.start()
     t.join()
     assert out
-
-
-def test_guard_cost_is_negligible():
-    """The guard is a few dict operations: well under a microsecond-scale fraction of a layer
-    call. Generous bound: guarded ReLU on a tiny array within 3x of the unguarded method."""
-    relu = nn.ReLU()
-    x = np.zeros(4, np.float32)
-    raw = type(relu).forward.__wrapped__
-    for _ in range(200):
-        relu(x)
-        raw(relu, x)
-
-    def best(fn):
-        times = []
-        for _ in range(7):
-            t0 = time.perf_counter()
-            for _ in range(300):
-                fn()
-            times.append(time.perf_counter() - t0)
-        return min(times)
-
-    guarded = best(lambda: relu.forward(x))
-    unguarded = best(lambda: raw(relu, x))
-    assert guarded < 3 * unguarded + 1e-3

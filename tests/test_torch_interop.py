@@ -1,13 +1,20 @@
-"""PyTorch interchange (optional: skipped where torch is not installed, as in CI).
+"""PyTorch interchange (torch is in the `test` extra: `make test` and CI install the CPU build and
+run these; CNNCORE_REQUIRE_TORCH=1, set by the Makefile, turns a missing torch into an error
+instead of a skip).
 
 The same architectures written in torch (torchvision's definitions, copied here: torchvision is not
 a dependency), state_dicts moved both ways, and eval outputs, train outputs, input and parameter
 gradients and BatchNorm running statistics compared. Run locally with a torch-enabled Python, e.g.
     PYTHONPATH=. python3 -m pytest -q tests/test_torch_interop.py
 """
+import os
+
 import pytest
 
-torch = pytest.importorskip("torch")
+if os.environ.get("CNNCORE_REQUIRE_TORCH") == "1":
+    import torch
+else:
+    torch = pytest.importorskip("torch")
 tnn = torch.nn
 
 import numpy as np  # noqa: E402
@@ -267,6 +274,12 @@ def test_load_torch_tensors_directly():
     assert int(cm.bn1.num_batches_tracked) == int(tm.bn1.num_batches_tracked)
 
 
+# Not the full-width MobileNetV2 at 2x3x64x64: in its training step one pre-activation of
+# features.10's depthwise BN (channel 80) lies 5.8e-7 from ReLU6's kink at 0, so float32 rounding
+# decides whether its gradient passes; cnncore (at every ISA level) and the float64 reference
+# disagree on it and features.10.conv.1.1.bias's gradient differs by 0.28 of the array's largest
+# value (torch happens to round like the reference). A kink, not a bug; mobilenet_v2_0.5 below
+# covers the architecture's training step.
 @pytest.mark.parametrize("name", [n for n in CASES if n != "mobilenet_v2"])
 def test_torch_state_dict_into_cnncore_train_step(name):
     tm, cm, shape = torch_to_cnncore(name)
@@ -409,6 +422,6 @@ def test_default_initialization_matches_torch_in_distribution():
         for n, p in ours.named_parameters():
             t = dict(theirs.named_parameters())[n].detach().numpy()
             assert np.abs(t).max() <= bound and np.abs(p.data).max() <= bound, n
-            if p.size >= 500:  # U(-b, b) has std b / sqrt(3)
+            if p.numel() >= 500:  # U(-b, b) has std b / sqrt(3)
                 assert abs(p.data.std() - bound / np.sqrt(3)) < 0.05 * bound, n
                 assert abs(t.std() - bound / np.sqrt(3)) < 0.05 * bound, n

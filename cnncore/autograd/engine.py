@@ -73,6 +73,22 @@ class enable_grad(_GradMode):
     _mode = True
 
 
+def taking_part(inputs, params=()):
+    """(whether a gradient flows through an op with these inputs and Parameters, whether it
+    records): it requires grad if an input or Parameter does; it records (when grad mode is on)
+    if it requires grad or an input is itself recorded."""
+    rg = rec_in = False
+    for t in inputs:
+        rg = rg or t.requires_grad
+        rec_in = rec_in or t._rec
+    if not rg:
+        for p in params:
+            if p.requires_grad:
+                rg = True
+                break
+    return rg, (rg or rec_in) and is_grad_enabled()
+
+
 class Node:
     """One recorded op. Subclasses set `inputs` (Tensors), `params` (Parameters whose gradients
     they accumulate) and implement `backward(grad, needs)` -> one gradient (or None) per input;

@@ -8,7 +8,7 @@ from ..functional import _pool as P
 from ..functional._conv import (PackedConv, conv2d_blocked, conv_backward_data_blocked,
                                 conv_backward_weights_blocked, conv_geometry)
 from ..functional._layout import Blocked
-from ..functional._linear import PackedLinear, linear_backward_packed, linear_packed
+from ..functional._linear import linear_backward_packed, linear_packed
 from ..functional._loss import _ce_inputs, _run as _ce_run
 from .lazy import blocked_input
 from .ops import as_tensor, output, recording

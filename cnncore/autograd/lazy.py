@@ -19,7 +19,7 @@ from ..functional._conv import (_shares_blocks, conv2d_blocked, conv_backward_da
                                 conv_backward_weights_blocked)
 from ..functional._layout import Blocked
 from . import engine
-from .engine import Node, is_grad_enabled
+from .engine import Node, taking_part
 from .tensor import Tensor
 from .values import as_blocked
 
@@ -102,18 +102,11 @@ class LazyNode(Node):
         """The pending output Tensor of this node. Its pending inputs are computed now (unless
         it is an add that may still join them): the window stays one op wide, so a long chain of
         layers never becomes a deep chain of pending computations."""
-        rg = rec_in = False
-        for t in inputs:
-            if t._value is None and not self.holds_pending_inputs:
-                t.value
-            rg = rg or t.requires_grad
-            rec_in = rec_in or t._rec
-        if not rg:
-            for p in params:
-                if p.requires_grad:
-                    rg = True
-                    break
-        rec = (rg or rec_in) and is_grad_enabled()
+        if not self.holds_pending_inputs:
+            for t in inputs:
+                if t._value is None:
+                    t.value
+        rg, rec = taking_part(inputs, params)
         self.rec = rec
         self.done = False
         self.absorbed = False
@@ -188,7 +181,7 @@ class ConvNode(LazyNode):
         xb, y = self.save
         dyb = as_blocked(grad)
         if y is not None:
-            dyb = Blocked(_kernels.relu_mask(dyb.data, y.data), dyb.channels)
+            dyb = Blocked(_kernels.relu_backward(dyb.data, y.data), dyb.channels)
         g, packed, conv, bn = self.geom, self.packed, self.conv, self.fold
         dx = conv_backward_data_blocked(dyb, packed, g) if needs[0] else None
         dw = conv_backward_weights_blocked(dyb, xb, packed, g) if xb is not None else None

@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from ..functional._layout import BLOCK, Blocked
-from .engine import Node, is_grad_enabled
+from .engine import Node, taking_part
 from .fusion import try_lazy_add
 from .tensor import Tensor
 from .values import as_blocked, as_plain, zero_pad_lanes
@@ -61,16 +61,8 @@ def as_tensor(x, name="input"):
 def output(value, shape, inputs, name, backward, params=()):
     """The Tensor for an op's result: recorded (with a node running `backward`) when grad mode
     is on and an input or Parameter takes part in a gradient."""
-    rg = rec_in = False
-    for i in inputs:
-        rg = rg or i.requires_grad
-        rec_in = rec_in or i._rec
-    if not rg:
-        for p in params:
-            if p.requires_grad:
-                rg = True
-                break
-    if (rg or rec_in) and is_grad_enabled():
+    rg, rec = taking_part(inputs, params)
+    if rec:
         node = FnNode(name, inputs, backward, params)
         node.link()
         return Tensor._make(value, shape, node, True, rg)
@@ -79,10 +71,7 @@ def output(value, shape, inputs, name, backward, params=()):
 
 def recording(inputs, params=()):
     """Whether an op with these inputs records itself (so it should save what backward needs)."""
-    if not is_grad_enabled():
-        return False
-    return (any(i.requires_grad or i._rec for i in inputs)
-            or any(p.requires_grad for p in params))
+    return taking_part(inputs, params)[1]
 
 
 # ------------------------------------------------------------------------- arithmetic ---

@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 
 from .. import _kernels
-from ._layout import Blocked
+from ._layout import Blocked, check_blocked
 from ._validate import as_float32, float_arg
 
 __all__ = [
@@ -48,21 +48,9 @@ def _pair_of(a, b, name_a, name_b):
     return x, y
 
 
-def _check_blocked(xb, name):
-    if not isinstance(xb, Blocked):
-        raise TypeError("%s: expected a Blocked tensor, got %s" % (name, type(xb).__name__))
-    d = xb.data
-    if (not isinstance(d, np.ndarray) or d.dtype != np.float32 or d.ndim != 5
-            or d.shape[4] != 16 or not d.flags.c_contiguous
-            or d.shape[1] != (xb.channels + 15) // 16):
-        raise ValueError("%s: expected Blocked data of shape (N, ceil(C/16), H, W, 16), float32, "
-                         "C-contiguous, got %s with C=%d"
-                         % (name, getattr(d, "shape", None), xb.channels))
-
-
 def _blocked_pair(ab, bb, name_a, name_b):
-    _check_blocked(ab, name_a)
-    _check_blocked(bb, name_b)
+    check_blocked(ab, name_a)
+    check_blocked(bb, name_b)
     if ab.shape != bb.shape:
         raise ValueError("%s: expected the shape of %s %s, got %s"
                          % (name_b, name_a, ab.shape, bb.shape))
@@ -118,7 +106,7 @@ def add_backward(grad_output):
 
 def relu_blocked(xb):
     """relu of a Blocked tensor (padded lanes stay zero)."""
-    _check_blocked(xb, "input")
+    check_blocked(xb, "input")
     return Blocked(_kernels.relu(xb.data), xb.channels)
 
 
@@ -130,7 +118,7 @@ def relu_backward_blocked(dyb, yb):
 
 def relu6_blocked(xb):
     """relu6 of a Blocked tensor."""
-    _check_blocked(xb, "input")
+    check_blocked(xb, "input")
     return Blocked(_kernels.relu6(xb.data), xb.channels)
 
 
@@ -149,7 +137,7 @@ def add_blocked(ab, bb):
 def add_backward_blocked(dyb):
     """Gradients of add_blocked: (dyb, dyb), the same object twice (no copy; the engine never
     writes into its inputs)."""
-    _check_blocked(dyb, "grad_output")
+    check_blocked(dyb, "grad_output")
     return dyb, dyb
 
 
@@ -181,7 +169,7 @@ def dropout_blocked(xb, p=0.5, training=True, seed=0):
     """dropout of a Blocked tensor: the same mask as dropout of its NCHW form.
     training=False returns xb itself."""
     p, seed, training = _dropout_args(p, seed, training)
-    _check_blocked(xb, "input")
+    check_blocked(xb, "input")
     if not training:
         return xb
     return Blocked(_kernels.dropout_blocked(xb.data, xb.channels, p, seed), xb.channels)
@@ -190,5 +178,5 @@ def dropout_blocked(xb, p=0.5, training=True, seed=0):
 def dropout_backward_blocked(dyb, p=0.5, seed=0):
     """Gradient of dropout_blocked (training) from the seed the forward used."""
     p, seed, _ = _dropout_args(p, seed)
-    _check_blocked(dyb, "grad_output")
+    check_blocked(dyb, "grad_output")
     return Blocked(_kernels.dropout_blocked(dyb.data, dyb.channels, p, seed), dyb.channels)

@@ -217,7 +217,7 @@ def relu_mask_blocked(dyb, yb):
     check_blocked(yb, "output")
     if dyb.shape != yb.shape:
         raise ValueError("output: expected the shape of grad_output %s, got %s" % (dyb.shape, yb.shape))
-    return Blocked(_kernels.relu_mask(dyb.data, yb.data), dyb.channels)
+    return Blocked(_kernels.relu_backward(dyb.data, yb.data), dyb.channels)
 
 
 def _conv_inputs(input, weight, bias, groups):

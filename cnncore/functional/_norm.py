@@ -11,8 +11,8 @@ Blocked (NCHW16c) activations and always return the saved statistics the backwar
 import numpy as np
 
 from .. import _kernels
-from ._layout import Blocked, from_blocked, to_blocked
-from ._validate import as_float32, check_shape, float_arg
+from ._layout import Blocked, check_blocked, from_blocked, to_blocked
+from ._validate import as_float32, bool_arg, check_shape, float_arg
 
 __all__ = [
     "batch_norm", "batch_norm_backward",
@@ -28,10 +28,6 @@ _SHAPE = "(N, C, H, W) (or (N, C) / (N, C, L))"
 
 # ------------------------------------------------------------------------------ validation ---
 
-def _bool_arg(v, name):
-    if not isinstance(v, (bool, np.bool_)):
-        raise TypeError("%s: expected a bool, got %r" % (name, v))
-    return bool(v)
 
 
 def _as_nchw(x, name):
@@ -82,7 +78,7 @@ class _BNArgs:
     __slots__ = ("running_mean", "running_var", "weight", "bias", "training", "momentum", "eps")
 
     def __init__(self, c, running_mean, running_var, weight, bias, training, momentum, eps):
-        self.training = _bool_arg(training, "training")
+        self.training = bool_arg(training, "training")
         self.momentum = float_arg(momentum, "momentum", 0.0, 1.0)
         self.eps = float_arg(eps, "eps", 0.0, None)
         self.running_mean = _running_stat(running_mean, "running_mean", c, self.training)
@@ -106,20 +102,8 @@ def _check_count(shape, training):
                          "of shape %s" % (tuple(shape),))
 
 
-def _check_blocked(xb, name):
-    if not isinstance(xb, Blocked):
-        raise TypeError("%s: expected a Blocked tensor, got %s" % (name, type(xb).__name__))
-    d = xb.data
-    if (not isinstance(d, np.ndarray) or d.dtype != np.float32 or d.ndim != 5
-            or d.shape[4] != 16 or not d.flags.c_contiguous
-            or d.shape[1] != (xb.channels + 15) // 16 or xb.channels < 1):
-        raise ValueError("%s: expected Blocked data of shape (N, ceil(C/16), H, W, 16), float32, "
-                         "C-contiguous, C >= 1, got %s with C=%d"
-                         % (name, getattr(d, "shape", None), xb.channels))
-
-
 def _check_same_blocked(ab, bb, name):
-    _check_blocked(bb, name)
+    check_blocked(bb, name)
     if bb.shape != ab.shape:
         raise ValueError("%s: expected shape %s, got %s" % (name, ab.shape, bb.shape))
 
@@ -153,7 +137,7 @@ def batch_norm_blocked(xb, running_mean, running_var, weight=None, bias=None, tr
     """batch_norm on a Blocked input: returns (Blocked y, save_mean, save_invstd).
 
     Same arguments and in-place running-statistics update as batch_norm."""
-    _check_blocked(xb, "input")
+    check_blocked(xb, "input")
     a = _BNArgs(xb.channels, running_mean, running_var, weight, bias, training, momentum, eps)
     _check_count(xb.shape, a.training)
     return _forward_blocked(xb, None, False, a)
@@ -162,7 +146,7 @@ def batch_norm_blocked(xb, running_mean, running_var, weight=None, bias=None, tr
 def batch_norm_relu_blocked(xb, running_mean, running_var, weight=None, bias=None,
                             training=False, momentum=0.1, eps=1e-5):
     """relu(batch_norm(x)) on a Blocked input, one pass: (Blocked y, save_mean, save_invstd)."""
-    _check_blocked(xb, "input")
+    check_blocked(xb, "input")
     a = _BNArgs(xb.channels, running_mean, running_var, weight, bias, training, momentum, eps)
     _check_count(xb.shape, a.training)
     return _forward_blocked(xb, None, True, a)
@@ -172,7 +156,7 @@ def batch_norm_add_relu_blocked(xb, rb, running_mean, running_var, weight=None, 
                                 training=False, momentum=0.1, eps=1e-5):
     """relu(batch_norm(x) + residual) on Blocked inputs, one pass:
     (Blocked y, save_mean, save_invstd)."""
-    _check_blocked(xb, "input")
+    check_blocked(xb, "input")
     _check_same_blocked(xb, rb, "residual")
     a = _BNArgs(xb.channels, running_mean, running_var, weight, bias, training, momentum, eps)
     _check_count(xb.shape, a.training)
@@ -180,7 +164,7 @@ def batch_norm_add_relu_blocked(xb, rb, running_mean, running_var, weight=None, 
 
 
 def _backward_blocked(dyb, yb, xb, weight, save_mean, save_invstd, training, want_residual):
-    _check_blocked(xb, "input")
+    check_blocked(xb, "input")
     _check_same_blocked(xb, dyb, "grad_output")
     if yb is not None:
         _check_same_blocked(xb, yb, "output")
@@ -188,7 +172,7 @@ def _backward_blocked(dyb, yb, xb, weight, save_mean, save_invstd, training, wan
     w = _channel_vector(weight, "weight", c)
     sm = _stats_vector(save_mean, "save_mean", c)
     si = _stats_vector(save_invstd, "save_invstd", c)
-    training = _bool_arg(training, "training")
+    training = bool_arg(training, "training")
     n, _, h, wd = xb.shape
     if n * h * wd == 0:
         dx = Blocked(np.zeros_like(xb.data), c)
@@ -230,7 +214,7 @@ def _forward(input, residual, relu, running_mean, running_var, weight, bias, tra
         check_shape(r, "residual", shape)
         r = r.reshape(x.shape)
     a = _BNArgs(shape[1], running_mean, running_var, weight, bias, training, momentum, eps)
-    return_stats = _bool_arg(return_stats, "return_stats")
+    return_stats = bool_arg(return_stats, "return_stats")
     _check_count(shape, a.training)
     yb, save_mean, save_invstd = _forward_blocked(
         to_blocked(x), None if r is None else to_blocked(r, "residual"), relu, a)
@@ -288,7 +272,7 @@ def _backward(grad_output, output, input, weight, save_mean, save_invstd, traini
     _channel_vector(weight, "weight", c)
     _stats_vector(save_mean, "save_mean", c)
     _stats_vector(save_invstd, "save_invstd", c)
-    _bool_arg(training, "training")
+    bool_arg(training, "training")
     dxb, drb, dw, db = _backward_blocked(
         to_blocked(dy.reshape(x.shape), "grad_output"), y, to_blocked(x), weight, save_mean,
         save_invstd, training, want_residual)

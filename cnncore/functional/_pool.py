@@ -12,8 +12,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _kernels
-from ._layout import Blocked, from_blocked, to_blocked
-from ._validate import as_float32, check_alloc, check_shape, int_arg, pair
+from ._layout import Blocked, check_blocked, from_blocked, to_blocked
+from ._validate import as_float32, bool_arg, check_alloc, check_shape, int_arg, pair
 
 __all__ = [
     "PoolGeometry",
@@ -63,10 +63,6 @@ class PoolGeometry(NamedTuple):
 
 # ------------------------------------------------------------------ argument checks ----
 
-def _bool_arg(v, name):
-    if not isinstance(v, (bool, np.bool_)):
-        raise TypeError("%s: expected a bool, got %r" % (name, v))
-    return bool(v)
 
 
 def _input_shape(v, name="input_shape"):
@@ -108,17 +104,6 @@ def _check_input_sizes(shape, name="input"):
         raise ValueError("%s: expected H * W < 2**31, got shape %s" % (name, tuple(shape)))
 
 
-def _blocked_arg(xb, name):
-    if not isinstance(xb, Blocked):
-        raise TypeError("%s: expected a Blocked tensor, got %s" % (name, type(xb).__name__))
-    d = xb.data
-    if (not isinstance(d, np.ndarray) or d.dtype != np.float32 or d.ndim != 5 or d.shape[4] != 16
-            or not d.flags.c_contiguous or d.shape[1] != -(-xb.channels // 16)):
-        raise ValueError("%s: expected a C-contiguous float32 (N, ceil(C/16), H, W, 16) array for "
-                         "C=%d, got %s" % (name, xb.channels, getattr(d, "shape", type(d).__name__)))
-    return xb
-
-
 def pool_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False):
     """One spatial size of a pooling output, as PyTorch computes it: with ceil_mode the division
     rounds up, but the last window must start inside the input or the left padding."""
@@ -127,7 +112,7 @@ def pool_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False)
     stride = int_arg(stride, "stride", 1)
     padding = int_arg(padding, "padding", 0)
     dilation = int_arg(dilation, "dilation", 1)
-    ceil_mode = _bool_arg(ceil_mode, "ceil_mode")
+    ceil_mode = bool_arg(ceil_mode, "ceil_mode")
     num = size + 2 * padding - dilation * (kernel - 1) - 1
     if ceil_mode:
         num += stride - 1
@@ -144,7 +129,7 @@ def _pool_args(kernel_size, stride, padding, dilation, ceil_mode):
     sh, sw = (kh, kw) if stride is None else pair(stride, "stride", 1)
     ph, pw = pair(padding, "padding", 0)
     dh, dw = pair(dilation, "dilation", 1)
-    ceil_mode = _bool_arg(ceil_mode, "ceil_mode")
+    ceil_mode = bool_arg(ceil_mode, "ceil_mode")
     if ph > kh // 2 or pw > kw // 2:
         raise ValueError("padding: expected at most half the kernel size (%d, %d), got (%d, %d)"
                          % (kh // 2, kw // 2, ph, pw))
@@ -186,7 +171,7 @@ def _pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode, nam
 
 
 def _avg_options(count_include_pad, divisor_override):
-    cip = _bool_arg(count_include_pad, "count_include_pad")
+    cip = bool_arg(count_include_pad, "count_include_pad")
     if divisor_override is None:
         return cip, 0
     div = int_arg(divisor_override, "divisor_override")
@@ -231,7 +216,7 @@ def _adaptive_geometry(shape, oh, ow):
 def max_pool2d_blocked(xb, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """Max pooling of a Blocked input: returns (Blocked y, argmax), argmax an int32 array
     (N, CB, OH, OW, 16) holding ih * W + iw of each lane's maximum (what the backward reads)."""
-    _blocked_arg(xb, "input")
+    check_blocked(xb, "input")
     g = _pool_geometry(xb.shape, kernel_size, stride, padding, dilation, ceil_mode)
     y, argmax = _kernels.maxpool_forward(g, xb.data)
     return Blocked(y, g.c), argmax
@@ -240,7 +225,7 @@ def max_pool2d_blocked(xb, kernel_size, stride=None, padding=0, dilation=1, ceil
 def max_pool2d_backward_blocked(dyb, argmax, input_hw):
     """Gradient of max_pool2d_blocked: scatter-add of the Blocked dyb through argmax into a zero
     Blocked gradient of spatial size input_hw = (H, W)."""
-    _blocked_arg(dyb, "grad_output")
+    check_blocked(dyb, "grad_output")
     h, w = _hw_arg(input_hw)
     if (not isinstance(argmax, np.ndarray) or argmax.dtype != np.int32
             or not argmax.flags.c_contiguous or argmax.shape != dyb.data.shape):
@@ -263,7 +248,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """
     x = as_float32(input, "input", 4, "(N, C, H, W)")
     _pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
-    return_indices = _bool_arg(return_indices, "return_indices")
+    return_indices = bool_arg(return_indices, "return_indices")
     yb, argmax = max_pool2d_blocked(to_blocked(x), kernel_size, stride, padding, dilation, ceil_mode)
     y = from_blocked(yb)
     if return_indices:
@@ -300,7 +285,7 @@ def max_pool2d_backward(grad_output, indices, input_shape):
 def avg_pool2d_blocked(xb, kernel_size, stride=None, padding=0, ceil_mode=False,
                        count_include_pad=True, divisor_override=None):
     """Average pooling of a Blocked input; returns a Blocked output."""
-    _blocked_arg(xb, "input")
+    check_blocked(xb, "input")
     g = _pool_geometry(xb.shape, kernel_size, stride, padding, 1, ceil_mode)
     cip, div = _avg_options(count_include_pad, divisor_override)
     return Blocked(_kernels.avgpool_forward(g, xb.data, cip, div), g.c)
@@ -309,7 +294,7 @@ def avg_pool2d_blocked(xb, kernel_size, stride=None, padding=0, ceil_mode=False,
 def avg_pool2d_backward_blocked(dyb, input_hw, kernel_size, stride=None, padding=0, ceil_mode=False,
                                 count_include_pad=True, divisor_override=None):
     """Gradient of avg_pool2d_blocked w.r.t. its input, of spatial size input_hw = (H, W)."""
-    _blocked_arg(dyb, "grad_output")
+    check_blocked(dyb, "grad_output")
     h, w = _hw_arg(input_hw)
     n, c, oh, ow = dyb.shape
     g = _pool_geometry((n, c, h, w), kernel_size, stride, padding, 1, ceil_mode, "input_shape")
@@ -353,7 +338,7 @@ def avg_pool2d_backward(grad_output, input_shape, kernel_size, stride=None, padd
 
 def adaptive_avg_pool2d_blocked(xb, output_size):
     """Adaptive average pooling of a Blocked input; returns a Blocked output."""
-    _blocked_arg(xb, "input")
+    check_blocked(xb, "input")
     _check_input_sizes(xb.shape)
     oh, ow = _adaptive_output_size(output_size, xb.shape[2], xb.shape[3])
     g = _adaptive_geometry(xb.shape, oh, ow)
@@ -363,7 +348,7 @@ def adaptive_avg_pool2d_blocked(xb, output_size):
 def adaptive_avg_pool2d_backward_blocked(dyb, input_hw):
     """Gradient of adaptive_avg_pool2d_blocked w.r.t. its input of spatial size input_hw; the
     output size is read from dyb."""
-    _blocked_arg(dyb, "grad_output")
+    check_blocked(dyb, "grad_output")
     h, w = _hw_arg(input_hw)
     n, c, oh, ow = dyb.shape
     if oh < 1 or ow < 1:
@@ -410,7 +395,7 @@ def _bin(i, size, out):
 def adaptive_max_pool2d_blocked(xb, output_size):
     """Adaptive max pooling of a Blocked input: returns (Blocked y, argmax), argmax an int32 array
     (N, CB, OH, OW, 16) holding ih * W + iw of each lane's maximum (what the backward reads)."""
-    _blocked_arg(xb, "input")
+    check_blocked(xb, "input")
     _check_input_sizes(xb.shape)
     n, c, h, w = xb.shape
     oh, ow = _adaptive_output_size(output_size, h, w)
@@ -434,7 +419,7 @@ def adaptive_max_pool2d_blocked(xb, output_size):
 def adaptive_max_pool2d_backward_blocked(dyb, argmax, input_hw):
     """Gradient of adaptive_max_pool2d_blocked: scatter-add of the Blocked dyb through argmax into
     a zero Blocked gradient of spatial size input_hw = (H, W)."""
-    _blocked_arg(dyb, "grad_output")
+    check_blocked(dyb, "grad_output")
     h, w = _hw_arg(input_hw)
     if (not isinstance(argmax, np.ndarray) or argmax.dtype != np.int32
             or argmax.shape != dyb.data.shape):
@@ -461,7 +446,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     x = as_float32(input, "input", 4, "(N, C, H, W)")
     _check_input_sizes(x.shape)
     _adaptive_output_size(output_size, x.shape[2], x.shape[3])
-    return_indices = _bool_arg(return_indices, "return_indices")
+    return_indices = bool_arg(return_indices, "return_indices")
     yb, argmax = adaptive_max_pool2d_blocked(to_blocked(x), output_size)
     y = from_blocked(yb)
     if return_indices:
@@ -480,7 +465,7 @@ def adaptive_max_pool2d_backward(grad_output, indices, input_shape):
 
 def global_avg_pool2d_blocked(xb):
     """Mean over H and W of a Blocked input: a float32 (N, C) array (the edge to Linear)."""
-    _blocked_arg(xb, "input")
+    check_blocked(xb, "input")
     _check_input_sizes(xb.shape)
     return _kernels.global_avgpool_forward(xb.data, xb.channels)
 

@@ -7,7 +7,9 @@ from . import _activation, _conv, _linear, _loss, _pool
 
 __all__ = ["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid",
            "gelu", "softmax", "log_softmax", "conv2d", "linear", "max_pool2d", "avg_pool2d",
-           "adaptive_avg_pool2d", "adaptive_max_pool2d", "dropout", "cross_entropy", "flatten"]
+           "adaptive_avg_pool2d", "adaptive_max_pool2d", "dropout", "cross_entropy", "flatten", "nll_loss",
+           "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "kl_div"]
 
 
 def _any_tensor(*args):
@@ -42,31 +44,29 @@ def relu6(input):
     return _activation.relu6(input)
 
 
-def _numpy_or_tensor(fn_name):
+def _numpy_or_tensor(fn_name, doc):
+    """A functional activation: recorded on Tensors, NumPy in and out otherwise."""
     def fn(input, *args, **kwargs):
         op = getattr(_autograd()[1], fn_name)
         if _any_tensor(input):
             return op(input, *args, **kwargs)
         return _numpy_result(op(input, *args, **kwargs))
 
-    fn.__name__ = fn_name
+    fn.__name__ = fn.__qualname__ = fn_name
+    fn.__doc__ = doc
     return fn
 
 
-leaky_relu = _numpy_or_tensor("leaky_relu")
-leaky_relu.__doc__ = "x if x > 0 else negative_slope * x, as torch.nn.functional.leaky_relu."
-sigmoid = _numpy_or_tensor("sigmoid")
-sigmoid.__doc__ = "1 / (1 + exp(-x)), as torch.sigmoid."
-tanh = _numpy_or_tensor("tanh")
-tanh.__doc__ = "tanh(x), as torch.tanh."
-silu = _numpy_or_tensor("silu")
-silu.__doc__ = "x * sigmoid(x), as torch.nn.functional.silu."
-hardswish = _numpy_or_tensor("hardswish")
-hardswish.__doc__ = "x * relu6(x + 3) / 6, as torch.nn.functional.hardswish."
-hardsigmoid = _numpy_or_tensor("hardsigmoid")
-hardsigmoid.__doc__ = "relu6(x + 3) / 6, as torch.nn.functional.hardsigmoid."
-gelu = _numpy_or_tensor("gelu")
-gelu.__doc__ = "x * Phi(x) (approximate='none') or the tanh approximation, as torch.nn.functional.gelu."
+_ACTIVATIONS = {
+    "leaky_relu": "x if x > 0 else negative_slope * x, as torch.nn.functional.leaky_relu.",
+    "sigmoid": "1 / (1 + exp(-x)), as torch.sigmoid.",
+    "tanh": "tanh(x), as torch.tanh.",
+    "silu": "x * sigmoid(x), as torch.nn.functional.silu.",
+    "hardswish": "x * relu6(x + 3) / 6, as torch.nn.functional.hardswish.",
+    "hardsigmoid": "relu6(x + 3) / 6, as torch.nn.functional.hardsigmoid.",
+    "gelu": "x * Phi(x) (approximate='none') or the tanh approximation, as torch.nn.functional.gelu.",
+}
+globals().update({name: _numpy_or_tensor(name, doc) for name, doc in _ACTIVATIONS.items()})
 
 
 def softmax(input, dim):
@@ -186,12 +186,95 @@ def dropout(input, p=0.5, training=True, seed=None):
     return _activation.dropout(input, p, training, 0 if seed is None else seed)
 
 
-def cross_entropy(input, target):
-    """Mean softmax cross-entropy of (N, K) logits against integer targets: a float for NumPy
-    logits, a 0-d Tensor (differentiable) for Tensor logits."""
-    if _any_tensor(input):
-        return _autograd()[2].cross_entropy(input, target)
-    return _loss.cross_entropy(input, target)
+def _losses():
+    from ..autograd import losses
+
+    return losses
+
+
+def _loss_result(t, tensors):
+    """A loss's result: the Tensor when a Tensor came in; otherwise a float for a reduced loss
+    and an array for reduction='none'."""
+    if tensors:
+        return t
+    return float(t.numpy()) if t.ndim == 0 else t.numpy()
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Softmax cross-entropy, as torch.nn.functional.cross_entropy: input (N, C), (N, C, d1, ...)
+    or (C,) logits; target class indices (N, d1, ...) or class probabilities of the input's shape;
+    weight (C,), ignore_index, reduction ('mean', 'sum', 'none'), label_smoothing in [0, 1].
+    A Tensor (differentiable) for Tensor logits; a float (an array for 'none') otherwise."""
+    L = _losses()
+    reduction = L.legacy_reduction(size_average, reduce, reduction)
+    if (not _any_tensor(input, target, weight) and weight is None and reduction == "mean"
+            and ignore_index == -100 and label_smoothing == 0.0
+            and np.asarray(input).ndim == 2 and np.asarray(target).dtype.kind in "iu"
+            and not (np.asarray(target) == -100).any()):
+        return _loss.cross_entropy(input, target)
+    return _loss_result(L.cross_entropy(input, target, weight, ignore_index, reduction,
+                                        label_smoothing), _any_tensor(input))
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log-likelihood of log-probabilities, as torch.nn.functional.nll_loss."""
+    L = _losses()
+    reduction = L.legacy_reduction(size_average, reduce, reduction)
+    return _loss_result(L.nll_loss(input, target, weight, ignore_index, reduction), _any_tensor(input))
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """(input - target)**2 reduced, as torch.nn.functional.mse_loss."""
+    L = _losses()
+    reduction = L.legacy_reduction(size_average, reduce, reduction)
+    return _loss_result(L.mse_loss(input, target, reduction), _any_tensor(input, target))
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """|input - target| reduced, as torch.nn.functional.l1_loss."""
+    L = _losses()
+    reduction = L.legacy_reduction(size_average, reduce, reduction)
+    return _loss_result(L.l1_loss(input, target, reduction), _any_tensor(input, target))
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """Smooth L1 (quadratic below beta, linear above), as torch.nn.functional.smooth_l1_loss."""
+    L = _losses()
+    reduction = L.legacy_reduction(size_average, reduce, reduction)
+    return _loss_result(L.smooth_l1_loss(input, target, reduction, beta), _any_tensor(input, target))
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """Huber loss (quadratic below delta, delta-linear above), as torch.nn.functional.huber_loss."""
+    return _loss_result(_losses().huber_loss(input, target, reduction, delta),
+                        _any_tensor(input, target))
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """Binary cross-entropy of probabilities, as torch.nn.functional.binary_cross_entropy."""
+    L = _losses()
+    reduction = L.legacy_reduction(size_average, reduce, reduction)
+    return _loss_result(L.binary_cross_entropy(input, target, weight, reduction), _any_tensor(input))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """Sigmoid + binary cross-entropy, stable, as
+    torch.nn.functional.binary_cross_entropy_with_logits (pos_weight for the positives)."""
+    L = _losses()
+    reduction = L.legacy_reduction(size_average, reduce, reduction)
+    return _loss_result(L.binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight),
+                        _any_tensor(input))
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """KL divergence of target from input (log-probabilities), as torch.nn.functional.kl_div."""
+    L = _losses()
+    reduction = L.legacy_reduction(size_average, reduce, reduction)
+    return _loss_result(L.kl_div(input, target, reduction, log_target), _any_tensor(input))
 
 
 def flatten(input, start_dim=0, end_dim=-1):

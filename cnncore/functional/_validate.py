@@ -51,6 +51,12 @@ def as_labels(target, name, n, num_classes):
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
+def bool_arg(v, name):
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError("%s: expected a bool, got %r" % (name, v))
+    return bool(v)
+
+
 def int_arg(v, name, minimum=None):
     if isinstance(v, bool) or not isinstance(v, numbers.Integral):
         raise TypeError("%s: expected an int, got %r" % (name, v))

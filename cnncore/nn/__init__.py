@@ -22,3 +22,13 @@ __all__ = [
     "Sigmoid", "SiLU", "StateDictError", "Tanh", "conv_bn_act",
     "StochasticDepth", "stochastic_depth", "AdaptiveMaxPool2d",
 ]
+from .loss import (BCELoss, BCEWithLogitsLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,  # noqa: E402
+                   SmoothL1Loss)
+
+__all__ += ["BCELoss", "BCEWithLogitsLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss", "NLLLoss",
+            "SmoothL1Loss"]
+from . import init, utils  # noqa: E402
+from .container import ModuleDict, ModuleList  # noqa: E402
+from .dropout import Dropout2d  # noqa: E402
+
+__all__ += ["Dropout2d", "ModuleDict", "ModuleList", "init", "utils"]

@@ -248,6 +248,25 @@ class Module:
             else:
                 p.grad.fill(0)
 
+    def apply(self, fn):
+        """Call fn on every submodule (children first, recursively) and then on self, as
+        torch's Module.apply (e.g. to initialize weights); returns self."""
+        if not callable(fn):
+            raise TypeError("fn: expected a callable, got %s" % type(fn).__name__)
+        for m in self._modules.values():
+            if m is not None:
+                m.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad=True):
+        """Set requires_grad on every parameter (False freezes the module); returns self."""
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError("requires_grad: expected a bool, got %r" % (requires_grad,))
+        for p in self.parameters():
+            p.requires_grad = bool(requires_grad)
+        return self
+
     def __getstate__(self):
         """For copy.deepcopy and pickle: the last call's graph and the thread guard stay behind."""
         state = dict(self.__dict__)

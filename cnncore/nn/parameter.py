@@ -59,9 +59,24 @@ class Parameter:
     def shape(self):
         return self._data.shape
 
-    @property
-    def size(self):
-        return self._data.size
+    def size(self, dim=None):
+        """The shape (a tuple), or its length along dim, as torch's Tensor.size()."""
+        if dim is None:
+            return self._data.shape
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError("dim: expected an int, got %r" % (dim,))
+        if not -self._data.ndim <= dim < self._data.ndim:
+            raise IndexError("dim: expected a value in [%d, %d), got %d"
+                             % (-self._data.ndim, self._data.ndim, dim))
+        return self._data.shape[dim]
+
+    def numel(self):
+        """The number of elements."""
+        return int(self._data.size)
+
+    def dim(self):
+        """The number of dimensions."""
+        return self._data.ndim
 
     def accumulate_grad(self, g):
         """Add `g` to .grad (which starts as None), as a backward pass does."""

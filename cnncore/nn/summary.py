@@ -33,7 +33,7 @@ def summarize(model, input_shape):
         params = 0
         if id(m) not in counted:
             counted.add(id(m))
-            params = sum(p.size for p in m._parameters.values() if p is not None)
+            params = sum(p.numel() for p in m._parameters.values() if p is not None)
         flops = m.flops(in_shape, out_shape) if hasattr(m, "flops") else 0
         rows.append((names.get(id(m), type(m).__name__), type(m).__name__, out_shape, params, flops))
     return rows
@@ -42,8 +42,8 @@ def summarize(model, input_shape):
 def print_summary(model, input_shape, file=None):
     file = sys.stdout if file is None else file
     rows = summarize(model, input_shape)
-    total = sum(p.size for p in model.parameters())
-    trainable = sum(p.size for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     flops = sum(r[4] for r in rows)
     width = max([len(r[0]) + len(r[1]) + 3 for r in rows] + [20])
     line = "-" * (width + 48)

@@ -10,11 +10,14 @@
             opt.step()
         sched.step()
 
-Each parameter's update runs in one fused C loop (cnncore._kernels.sgd_update / adam_update).
+Each parameter's update runs in one fused C loop (cnncore._kernels.sgd_update, adam_update,
+rmsprop_update, adagrad_update, adamax_update, nadam_update, radam_update).
 """
 from . import lr_scheduler
 from .adam import Adam, AdamW
 from .optimizer import Optimizer
 from .sgd import SGD
+from .adaptive import Adagrad, Adamax, NAdam, RAdam, RMSprop
 
-__all__ = ["Adam", "AdamW", "Optimizer", "SGD", "lr_scheduler"]
+__all__ = ["Adam", "AdamW", "Optimizer", "SGD", "lr_scheduler", "Adagrad", "Adamax", "NAdam", "RAdam",
+           "RMSprop"]

@@ -9,13 +9,17 @@ when an epoch is passed to step()), so they agree with torch's to the last bit o
 import copy
 import math
 import numbers
+import types
 import warnings
 from bisect import bisect_right
 from collections import Counter
 
 from .optimizer import Optimizer, check_finite, check_real
 
-__all__ = ["LRScheduler", "StepLR", "MultiStepLR", "CosineAnnealingLR", "OneCycleLR"]
+__all__ = ["LRScheduler", "StepLR", "MultiStepLR", "CosineAnnealingLR", "OneCycleLR", "LambdaLR",
+           "MultiplicativeLR", "ExponentialLR", "LinearLR", "ConstantLR", "SequentialLR",
+           "ChainedScheduler", "CyclicLR", "PolynomialLR", "CosineAnnealingWarmRestarts",
+           "ReduceLROnPlateau"]
 
 EPOCH_DEPRECATION_WARNING = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where "
@@ -438,3 +442,532 @@ class OneCycleLR(LRScheduler):
                 else:
                     group["momentum"] = computed_momentum
         return lrs
+
+
+# ---------------------------------------------------------------------------------------------
+# More schedulers, each with torch's recursive get_lr (and closed form where torch has one).
+
+def _lambdas(optimizer, lr_lambda):
+    """One callable per param group (a list of that length, or one callable for all)."""
+    if isinstance(lr_lambda, (list, tuple)):
+        if len(lr_lambda) != len(optimizer.param_groups):
+            raise ValueError("lr_lambda: expected %d functions (one per param group), got %d"
+                             % (len(optimizer.param_groups), len(lr_lambda)))
+        fns = list(lr_lambda)
+    else:
+        fns = [lr_lambda] * len(optimizer.param_groups)
+    for f in fns:
+        if not callable(f):
+            raise TypeError("lr_lambda: expected a callable, got %s" % type(f).__name__)
+    return fns
+
+
+class _LambdaState:
+    """state_dict without the lambdas themselves: callable objects' attributes are saved,
+    plain functions are not (as torch)."""
+
+    def state_dict(self):
+        state = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
+                 if k not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [None if isinstance(f, types.FunctionType) else copy.deepcopy(f.__dict__)
+                               for f in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        saved = state_dict.pop("lr_lambdas", [None] * len(self.lr_lambdas))
+        LRScheduler.load_state_dict(self, state_dict)
+        for f, attrs in zip(self.lr_lambdas, saved):
+            if attrs is not None:
+                f.__dict__.update(attrs)
+
+
+class LambdaLR(_LambdaState, LRScheduler):
+    """lr = initial_lr * lr_lambda(epoch), one function per group or one for all (torch's
+    LambdaLR)."""
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        self.lr_lambdas = _lambdas(optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        return [base * f(self.last_epoch) for f, base in zip(self.lr_lambdas, self.base_lrs)]
+
+
+class MultiplicativeLR(_LambdaState, LRScheduler):
+    """lr = lr * lr_lambda(epoch) at every step after the first (torch's MultiplicativeLR)."""
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        self.lr_lambdas = _lambdas(optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        if self.last_epoch > 0:
+            return [g["lr"] * f(self.last_epoch) for f, g in zip(self.lr_lambdas, self.optimizer.param_groups)]
+        return [g["lr"] for g in self.optimizer.param_groups]
+
+
+class ExponentialLR(LRScheduler):
+    """lr = initial_lr * gamma ** epoch (torch's ExponentialLR)."""
+
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        self.gamma = check_finite("gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        if self.last_epoch == 0:
+            return [g["lr"] for g in self.optimizer.param_groups]
+        return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """The lr factor goes linearly from start_factor to end_factor over total_iters epochs, then
+    stays (torch's LinearLR; start_factor in (0, 1], end_factor in [0, 1])."""
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
+        start = check_real("start_factor", start_factor)
+        end = check_real("end_factor", end_factor)
+        if not 0 < start <= 1:
+            raise ValueError("start_factor: expected a number in (0, 1], got %r" % (start_factor,))
+        if not 0 <= end <= 1:
+            raise ValueError("end_factor: expected a number in [0, 1], got %r" % (end_factor,))
+        self.start_factor, self.end_factor = start, end
+        self.total_iters = _check_int("total_iters", total_iters, 1)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0:
+            return [g["lr"] * self.start_factor for g in groups]
+        if self.last_epoch > self.total_iters:
+            return [g["lr"] for g in groups]
+        d = self.end_factor - self.start_factor
+        return [g["lr"] * (1.0 + d / (self.total_iters * self.start_factor + (self.last_epoch - 1) * d))
+                for g in groups]
+
+    def _get_closed_form_lr(self):
+        frac = min(self.total_iters, self.last_epoch) / self.total_iters
+        return [base * (self.start_factor + (self.end_factor - self.start_factor) * frac)
+                for base in self.base_lrs]
+
+
+class ConstantLR(LRScheduler):
+    """lr = initial_lr * factor until total_iters, then initial_lr (torch's ConstantLR;
+    factor in [0, 1])."""
+
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        f = check_real("factor", factor)
+        if not 0 <= f <= 1:
+            raise ValueError("factor: expected a number in [0, 1], got %r" % (factor,))
+        self.factor = f
+        self.total_iters = _check_int("total_iters", total_iters, 0)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0:
+            return [g["lr"] * self.factor for g in groups]
+        if self.last_epoch != self.total_iters:
+            return [g["lr"] for g in groups]
+        return [g["lr"] * (1.0 / self.factor) for g in groups]
+
+    def _get_closed_form_lr(self):
+        return [base * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+                for base in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """lr = initial_lr * (1 - min(epoch, total_iters) / total_iters) ** power (torch's
+    PolynomialLR)."""
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        self.total_iters = _check_int("total_iters", total_iters, 1)
+        self.power = check_finite("power", power)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0 or self.last_epoch > self.total_iters:
+            return [g["lr"] for g in groups]
+        factor = ((1.0 - self.last_epoch / self.total_iters)
+                  / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        return [g["lr"] * factor for g in groups]
+
+    def _get_closed_form_lr(self):
+        return [base * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+                for base in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing from initial_lr to eta_min over T_i epochs, restarting with
+    T_i = T_i * T_mult (SGDR; torch's CosineAnnealingWarmRestarts). step(epoch) accepts
+    fractional epochs (e.g. epoch + batch / batches)."""
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        self.T_0 = _check_int("T_0", T_0, 1)
+        self.T_i = self.T_0
+        self.T_mult = _check_int("T_mult", T_mult, 1)
+        self.eta_min = check_finite("eta_min", eta_min)
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for base in self.base_lrs]
+
+    def step(self, epoch=None):
+        """Advance one epoch, or go to `epoch` (a number >= 0, fractions allowed)."""
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur - self.T_i
+                self.T_i = self.T_i * self.T_mult
+        else:
+            epoch = check_finite("epoch", epoch)
+            if epoch < 0:
+                raise ValueError("epoch: expected a number >= 0, got %r" % (epoch,))
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:
+                    n = int(math.log((epoch / self.T_0 * (self.T_mult - 1) + 1), self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult ** n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        self._step_count += 1
+        self._get_lr_called_within_step = True
+        try:
+            values = self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
+        for group, lr in zip(self.optimizer.param_groups, values):
+            group["lr"] = lr
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+
+class CyclicLR(LRScheduler):
+    """Cyclical learning rate between base_lr and max_lr (torch's CyclicLR), stepped per batch.
+
+    Args: optimizer, base_lr, max_lr (a number or one per group), step_size_up=2000,
+    step_size_down=None (= step_size_up), mode 'triangular' | 'triangular2' | 'exp_range',
+    gamma=1.0 (exp_range), scale_fn=None (a custom amplitude function of the cycle or
+    iteration), scale_mode 'cycle' | 'iterations', cycle_momentum=True (momentum or Adam's beta1
+    cycled inversely between base_momentum=0.8 and max_momentum=0.9), last_epoch=-1.
+    """
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
+                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError("%s is not an Optimizer" % type(optimizer).__name__)
+        last_epoch = _check_int("last_epoch", last_epoch, -1)
+        base_lrs = _per_group("base_lr", optimizer, base_lr)
+        self.max_lrs = _per_group("max_lr", optimizer, max_lr)
+        up = check_real("step_size_up", step_size_up)
+        down = up if step_size_down is None else check_real("step_size_down", step_size_down)
+        if up <= 0 or down < 0:
+            raise ValueError("step_size_up / step_size_down: expected sizes > 0 and >= 0, got %r, %r"
+                             % (step_size_up, step_size_down))
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError("mode: expected 'triangular', 'triangular2' or 'exp_range' (or a "
+                             "scale_fn), got %r" % (mode,))
+        if scale_fn is not None and not callable(scale_fn):
+            raise TypeError("scale_fn: expected a callable or None, got %s" % type(scale_fn).__name__)
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError("scale_mode: expected 'cycle' or 'iterations', got %r" % (scale_mode,))
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        self.mode = mode
+        self.gamma = check_finite("gamma", gamma)
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode
+        self._init_scale_fn()
+        self.cycle_momentum = bool(cycle_momentum)
+        if self.cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("cycle_momentum: the optimizer has neither 'momentum' nor 'betas' "
+                                 "(pass cycle_momentum=False)")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for m_max, m_base, group in zip(self.max_momentums, self.base_momentums,
+                                                optimizer.param_groups):
+                    if self.use_beta1:
+                        group["betas"] = (m_max, *group["betas"][1:])
+                    else:
+                        group["momentum"] = m_max
+                    group["max_momentum"] = m_max
+                    group["base_momentum"] = m_base
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def _init_scale_fn(self):
+        if self._scale_fn_custom is not None:
+            return
+        if self.mode == "triangular":
+            self.scale_mode = "cycle"
+        elif self.mode == "triangular2":
+            self.scale_mode = "cycle"
+        elif self.mode == "exp_range":
+            self.scale_mode = "iterations"
+
+    def scale_fn(self, x):
+        """The amplitude's scale at cycle (or iteration) x."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        if self.mode == "exp_range":
+            return self.gamma ** x
+        return 1.0
+
+    def get_lr(self):
+        self._warn_if_outside_step()
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            scale_factor = x / self.step_ratio
+        else:
+            scale_factor = (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base + (top - base) * scale_factor * scale for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, m_base, m_max in zip(self.optimizer.param_groups, self.base_momentums,
+                                            self.max_momentums):
+                m = m_max - (m_max - m_base) * scale_factor * scale
+                if self.use_beta1:
+                    group["betas"] = (m, *group["betas"][1:])
+                else:
+                    group["momentum"] = m
+        return lrs
+
+    def state_dict(self):
+        state = super().state_dict()
+        fn = state.pop("_scale_fn_custom")
+        state["_scale_fn_custom"] = None if fn is None or isinstance(fn, types.FunctionType) \
+            else copy.deepcopy(fn.__dict__)
+        return state
+
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        fn = state_dict.pop("_scale_fn_custom", None)
+        custom = self._scale_fn_custom
+        super().load_state_dict(state_dict)
+        self._scale_fn_custom = custom
+        if fn is not None and custom is not None:
+            custom.__dict__.update(fn)
+        self._init_scale_fn()
+
+
+def _check_schedulers(schedulers, optimizer, who):
+    if not isinstance(schedulers, (list, tuple)) or len(schedulers) < 1:
+        raise ValueError("schedulers: %s expects at least one scheduler, got %r" % (who, schedulers))
+    for i, s in enumerate(schedulers):
+        if not hasattr(s, "optimizer"):
+            raise TypeError("schedulers[%d]: expected a scheduler, got %s" % (i, type(s).__name__))
+        if isinstance(s, ReduceLROnPlateau):
+            raise ValueError("schedulers[%d]: %s does not take ReduceLROnPlateau (it steps on a "
+                             "metric)" % (i, who))
+        if s.optimizer is not optimizer:
+            raise ValueError("schedulers[%d]: %s expects all schedulers to belong to the same "
+                             "optimizer" % (i, who))
+
+
+class SequentialLR(LRScheduler):
+    """Runs schedulers one after another, switching at the milestone epochs (torch's
+    SequentialLR): len(milestones) == len(schedulers) - 1; at a milestone the next scheduler
+    starts from its epoch 0."""
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError("%s is not an Optimizer" % type(optimizer).__name__)
+        _check_schedulers(schedulers, optimizer, "SequentialLR")
+        milestones = [_check_int("milestones[%d]" % i, m, 0) for i, m in enumerate(milestones)]
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError("milestones: expected %d values (one fewer than the schedulers), got %d"
+                             % (len(schedulers) - 1, len(milestones)))
+        self._schedulers = list(schedulers)
+        self._milestones = milestones
+        self.last_epoch = _check_int("last_epoch", last_epoch, -1) + 1
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        self.recursive_undo()
+        self._schedulers[0]._initial_step()
+        self._last_lr = self._schedulers[0].get_last_lr()
+
+    def recursive_undo(self, sched=None):
+        """Undo the initial step of the schedulers (and of nested SequentialLRs)."""
+        for s in (self._schedulers if sched is None else sched._schedulers):
+            if isinstance(s, SequentialLR):
+                self.recursive_undo(s)
+            elif hasattr(s, "last_epoch"):
+                s.last_epoch -= 1
+
+    def step(self):
+        """Advance one epoch: step the scheduler whose range holds it."""
+        self.last_epoch += 1
+        idx = bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # step(0): the closed form of its first epoch
+                scheduler.step(0)
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self):
+        state = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
+                 if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        saved = state_dict.pop("_schedulers", None)
+        if saved is None or len(saved) != len(self._schedulers):
+            raise ValueError("state_dict: expected the state of %d schedulers" % len(self._schedulers))
+        self.__dict__.update(copy.deepcopy(state_dict))
+        for s, st in zip(self._schedulers, saved):
+            s.load_state_dict(st)
+
+
+class ChainedScheduler(LRScheduler):
+    """Steps every scheduler in the list at each step(), so their factors compose (torch's
+    ChainedScheduler)."""
+
+    def __init__(self, schedulers, optimizer=None):
+        if not isinstance(schedulers, (list, tuple)) or len(schedulers) < 1:
+            raise ValueError("schedulers: ChainedScheduler expects at least one scheduler, got %r"
+                             % (schedulers,))
+        optimizer = optimizer if optimizer is not None else getattr(schedulers[0], "optimizer", None)
+        _check_schedulers(schedulers, optimizer, "ChainedScheduler")
+        self._schedulers = list(schedulers)
+        self.optimizer = optimizer
+        self._last_lr = [g["lr"] for g in self._schedulers[-1].optimizer.param_groups]
+
+    def step(self):
+        """Step each scheduler once, in order."""
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = [g["lr"] for g in self._schedulers[-1].optimizer.param_groups]
+
+    state_dict = SequentialLR.state_dict
+    load_state_dict = SequentialLR.load_state_dict
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the lr by factor when a metric stopped improving for patience epochs (torch's
+    ReduceLROnPlateau): step(metric) after each validation.
+
+    Args: optimizer, mode 'min' | 'max', factor=0.1 (< 1), patience=10, threshold=1e-4,
+    threshold_mode 'rel' | 'abs', cooldown=0, min_lr=0 (a number or one per group), eps=1e-8
+    (smaller lr changes are skipped).
+    """
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError("%s is not an Optimizer" % type(optimizer).__name__)
+        factor = check_real("factor", factor)
+        if factor >= 1.0 or factor < 0:
+            raise ValueError("factor: expected a number in [0, 1), got %r" % (factor,))
+        self.factor = factor
+        self.optimizer = optimizer
+        if isinstance(min_lr, (list, tuple)):
+            self.default_min_lr = None
+        else:
+            self.default_min_lr = min_lr
+        self.min_lrs = _per_group("min_lr", optimizer, min_lr)
+        self.patience = _check_int("patience", patience, 0)
+        self.cooldown = _check_int("cooldown", cooldown, 0)
+        self.cooldown_counter = 0
+        self.eps = check_finite("eps", eps)
+        self.last_epoch = 0
+        self._last_lr = [g["lr"] for g in optimizer.param_groups]
+        self._init_is_better(mode, check_finite("threshold", threshold), threshold_mode)
+        self._reset()
+
+    def _init_is_better(self, mode, threshold, threshold_mode):
+        if mode not in ("min", "max"):
+            raise ValueError("mode: expected 'min' or 'max', got %r" % (mode,))
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError("threshold_mode: expected 'rel' or 'abs', got %r" % (threshold_mode,))
+        self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+
+    def _reset(self):
+        self.best = self.mode_worse
+        self.cooldown_counter = 0
+        self.num_bad_epochs = 0
+
+    def is_better(self, a, best):
+        """Whether metric a improves on best by more than the threshold."""
+        if self.mode == "min" and self.threshold_mode == "rel":
+            return a < best * (1.0 - self.threshold)
+        if self.mode == "min":
+            return a < best - self.threshold
+        if self.threshold_mode == "rel":
+            return a > best * (self.threshold + 1.0)
+        return a > best + self.threshold
+
+    @property
+    def in_cooldown(self):
+        return self.cooldown_counter > 0
+
+    def step(self, metrics, epoch=None):
+        """Record the epoch's metric (a number); reduce the lrs after patience bad epochs."""
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError):
+            raise TypeError("metrics: expected a number, got %r" % (metrics,)) from None
+        if epoch is None:
+            epoch = self.last_epoch + 1
+        else:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self.last_epoch = epoch
+        if self.is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for i, group in enumerate(self.optimizer.param_groups):
+                old = float(group["lr"])
+                new = max(old * self.factor, self.min_lrs[i])
+                if old - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def load_state_dict(self, state_dict):
+        """Restore a state from `state_dict()`."""
+        if not isinstance(state_dict, dict) or "best" not in state_dict:
+            raise ValueError("state_dict: expected a dict from ReduceLROnPlateau.state_dict()")
+        self.__dict__.update(copy.deepcopy(state_dict))
+        self._init_is_better(self.mode, self.threshold, self.threshold_mode)

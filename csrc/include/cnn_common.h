@@ -18,10 +18,14 @@ static inline int64_t cnn_blocks(int64_t channels) { return (channels + CNN_BLOC
 static inline int64_t cnn_min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t cnn_max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
-/* Threads: cnn_set_num_threads(n > 0) fixes the count; n <= 0 returns to the default, which is
- * the OpenMP runtime's (OMP_NUM_THREADS, else the number of CPUs, and whatever threadpoolctl set). */
+/* Threads (threads.c): cnn_set_num_threads(n > 0) fixes the count; n <= 0 returns to the
+ * default: OMP_NUM_THREADS (or threadpoolctl's limit) if set, else the CPUs this process may use:
+ * its affinity mask capped by the cgroup CPU quota (cnn_cpu_limit). */
 void cnn_set_num_threads(int n);
 int cnn_get_num_threads(void);
+int cnn_cpu_limit(void);
+/* CPUs granted by the cgroup quota under `root` (v2 cpu.max or v1 cpu/cpu.cfs_*_us), 0 if none. */
+int cnn_cgroup_cpu_limit(const char* root);
 /* 1 in a process forked from one that had loaded cnncore, until it calls cnn_set_num_threads:
  * kernels then run on one thread (libgomp's pool does not survive fork; see threads.c). */
 int cnn_forked_child(void);
@@ -33,8 +37,7 @@ int cnn_threads_for_work(int64_t work_items, double flops);
 /* Name of the OpenMP runtime library this module is linked to (e.g. "libgomp.so.1"), or "none". */
 const char* cnn_openmp_runtime(void);
 
-/* Tune glibc malloc to keep freed activation-sized blocks (see threads.c); 1 if applied. */
-int cnn_tune_malloc(void);
+/* Memory (memory.c). Tune glibc malloc to keep freed activation-sized blocks; 1 if applied. */
 
 /* 64-byte aligned allocation (returns NULL on failure or overflow); free with cnn_free. */
 void* cnn_alloc(size_t count, size_t elem_size);

@@ -6,7 +6,8 @@
 
 enum { CNN_ISA_GENERIC = 0, CNN_ISA_AVX2 = 1, CNN_ISA_AVX512 = 2 };
 
-/* Highest level the CPU (and OS) supports: AVX-512 = F+BW+VL+DQ, AVX2 = AVX2+FMA. */
+/* Highest level the CPU (and OS) supports: AVX-512 = F+BW+VL+DQ, AVX2 = AVX2+FMA; always
+ * generic on a machine that is not x86-64 (only the portable kernels are built there). */
 int cnn_isa_detect(void);
 /* Select min(level, detected): fills every operator table; returns the level chosen. */
 int cnn_isa_select(int level);
@@ -31,14 +32,7 @@ typedef struct {
     const char* bww_name;
 } cnn_dwconv_config;
 
-typedef struct {
-    cnn_fma_peak_ukernel run;
-    const char* name;
-    size_t flops_per_iteration;
-} cnn_peak_config;
-
 extern cnn_conv_config cnn_conv_cfg;
-extern cnn_peak_config cnn_peak_cfg;
 extern cnn_dwconv_config cnn_dwconv_cfg;
 
 #endif

@@ -45,7 +45,6 @@ int cnn_conv2d_backward_weights(const cnn_conv_desc* d, const float* x, const fl
 /* db[c] = sum over n and pixels of dy, for c < c_out (dy in NCHW16c with `hw` pixels). */
 void cnn_bias_grad(const float* dy, int64_t n, int64_t c, int64_t hw, float* db);
 /* dy := dy * (y > 0), elementwise on `count` floats (the relu mask of a fused conv+relu). */
-void cnn_relu_mask(const float* dy, const float* y, int64_t count, float* out);
 
 /* ---- depthwise convolution (groups == c_in == c_out) ----
  * weights (C, 1, kh, kw) packed as (CB, kh, kw, 16); transposed = flipped taps. */
@@ -57,9 +56,5 @@ int cnn_dwconv2d_backward_data(const cnn_conv_desc* d, const float* dy, const fl
                                float* dx);
 int cnn_dwconv2d_backward_weights(const cnn_conv_desc* d, const float* x, const float* dy,
                                   float* dw_packed);
-
-/* ---- measurement ---- */
-/* Run the FMA peak probe on `threads` threads for `iterations` rounds each; returns the flops done. */
-double cnn_fma_peak_run(int64_t iterations, int threads, float* sink);
 
 #endif

@@ -70,8 +70,7 @@ typedef void (*cnn_dw_bww_ukernel)(size_t npix, const float* x, size_t x_pix_str
     void cnn_f32_dwconv2d_nchw16c_ukernel__##isa(size_t, const float*, const float*, const float*, \
                                                  float*, const cnn_dw_params*);                   \
     void cnn_f32_dwconv2d_bww_nchw16c_ukernel__##isa(size_t, const float*, size_t, const float*,  \
-                                                     float*);                                     \
-    float cnn_f32_fma_peak_ukernel__##isa(size_t iterations);
+                                                     float*);
 
 CNN_DECLARE_UKERNELS(avx512)
 CNN_DECLARE_UKERNELS(avx2)
@@ -84,11 +83,5 @@ CNN_DECLARE_UKERNELS(generic)
 #define CNN_CONV_BWW_MAX_LANES_avx512 16
 #define CNN_CONV_BWW_MAX_LANES_avx2 6
 #define CNN_CONV_BWW_MAX_LANES_generic 16
-
-/* FMA peak probe: `iterations` rounds of independent multiply-adds; flops per round per ISA. */
-typedef float (*cnn_fma_peak_ukernel)(size_t iterations);
-#define CNN_FMA_PEAK_FLOPS_PER_ITER_avx512 (16 * 16 * 2)
-#define CNN_FMA_PEAK_FLOPS_PER_ITER_avx2 (12 * 8 * 2)
-#define CNN_FMA_PEAK_FLOPS_PER_ITER_generic (8 * 4 * 2)
 
 #endif

@@ -1,14 +1,14 @@
 /* Detect the CPU once and fill one kernel table per operator. Operators read the tables and
  * never test CPU features in a hot loop. */
 #include "cnn_isa.h"
+#include "cnn_probe.h"
 
 cnn_conv_config cnn_conv_cfg;
 cnn_dwconv_config cnn_dwconv_cfg;
-cnn_peak_config cnn_peak_cfg;
 static int current_level = -1;
 
 int cnn_isa_detect(void) {
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
     /* __builtin_cpu_supports checks CPUID and, through XGETBV, that the OS saves the registers. */
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -40,9 +40,6 @@ const char* cnn_isa_name(int level) {
         cnn_dwconv_cfg.fwd_name = "cnn_f32_dwconv2d_nchw16c_ukernel__" #isa;          \
         cnn_dwconv_cfg.bww = cnn_f32_dwconv2d_bww_nchw16c_ukernel__##isa;             \
         cnn_dwconv_cfg.bww_name = "cnn_f32_dwconv2d_bww_nchw16c_ukernel__" #isa;      \
-        cnn_peak_cfg.run = cnn_f32_fma_peak_ukernel__##isa;                           \
-        cnn_peak_cfg.name = "cnn_f32_fma_peak_ukernel__" #isa;                        \
-        cnn_peak_cfg.flops_per_iteration = CNN_FMA_PEAK_FLOPS_PER_ITER_##isa;         \
     } while (0)
 
 int cnn_isa_select(int level) {
@@ -51,13 +48,16 @@ int cnn_isa_select(int level) {
     if (level < CNN_ISA_GENERIC) level = CNN_ISA_GENERIC;
     cnn_conv_cfg.bww_small = NULL;
     switch (level) {
+#if defined(__x86_64__) /* elsewhere only the generic kernels are built (setup.py) */
         case CNN_ISA_AVX512:
             FILL_TABLES(avx512);
             cnn_conv_cfg.bww_small = cnn_f32_conv2d_bww_small_nchw16c_ukernel__avx512;
             break;
         case CNN_ISA_AVX2: FILL_TABLES(avx2); break;
+#endif
         default: FILL_TABLES(generic); break;
     }
+    cnn_fma_peak_select(level);
     current_level = level;
     return level;
 }

@@ -451,8 +451,3 @@ void cnn_bias_grad(const float* dy, int64_t n, int64_t c, int64_t hw, float* db)
         for (int l = 0; l < CNN_BLOCK && b * CNN_BLOCK + l < c; l++) db[b * CNN_BLOCK + l] = (float)acc[l];
     }
 }
-
-void cnn_relu_mask(const float* dy, const float* y, int64_t count, float* out) {
-#pragma omp parallel for num_threads(cnn_threads_for(count / 65536 + 1)) schedule(static)
-    for (int64_t i = 0; i < count; i++) out[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-}

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cnn_pool.h"
+#include "cnn_reorder.h"
 
 /* Threads for `items` independent items moving about `floats` floats each: never more threads
  * than items, and about one thread per 32K floats, so that small work runs on one thread rather
@@ -269,29 +270,5 @@ void cnn_global_avg_pool2d_backward(const float* dy, int64_t n, int64_t c, int64
 
 /* -------------------------------------------------------------- indices ---- */
 
-void cnn_pool_indices_to_nchw(const int32_t* argmax, int64_t n, int64_t c, int64_t hw, int64_t* idx) {
-    const int64_t cb = cnn_blocks(c);
-#pragma omp parallel for num_threads(pool_threads(n * cb, hw * CNN_BLOCK * 3)) schedule(static)
-    for (int64_t item = 0; item < n * cb; item++) {
-        const int64_t b = item % cb, i = item / cb;
-        const int64_t lanes = cnn_min64(CNN_BLOCK, c - b * CNN_BLOCK);
-        const int32_t* src = argmax + item * hw * CNN_BLOCK;
-        int64_t* dst = idx + (i * c + b * CNN_BLOCK) * hw;
-        for (int64_t l = 0; l < lanes; l++)
-            for (int64_t p = 0; p < hw; p++) dst[l * hw + p] = src[p * CNN_BLOCK + l];
-    }
-}
-
-void cnn_pool_indices_from_nchw(const int64_t* idx, int64_t n, int64_t c, int64_t hw, int32_t* argmax) {
-    const int64_t cb = cnn_blocks(c);
-#pragma omp parallel for num_threads(pool_threads(n * cb, hw * CNN_BLOCK * 3)) schedule(static)
-    for (int64_t item = 0; item < n * cb; item++) {
-        const int64_t b = item % cb, i = item / cb;
-        const int64_t lanes = cnn_min64(CNN_BLOCK, c - b * CNN_BLOCK);
-        int32_t* dst = argmax + item * hw * CNN_BLOCK;
-        const int64_t* src = idx + (i * c + b * CNN_BLOCK) * hw;
-        if (lanes < CNN_BLOCK) memset(dst, 0, sizeof(int32_t) * hw * CNN_BLOCK);
-        for (int64_t l = 0; l < lanes; l++)
-            for (int64_t p = 0; p < hw; p++) dst[p * CNN_BLOCK + l] = (int32_t)src[l * hw + p];
-    }
-}
+/* Max-pooling indices: int32 in the blocked layout inside, int64 NCHW (as PyTorch's) outside. */
+CNN_DEFINE_REORDER(cnn_pool_indices_from_nchw, cnn_pool_indices_to_nchw, int64_t, int32_t)

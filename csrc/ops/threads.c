@@ -1,11 +1,11 @@
-/* The one place that decides how many threads an operator uses, and aligned allocation. */
+/* The one place that decides how many threads an operator uses. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+#include <stdio.h>
 #include <stdlib.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 #include <string.h>
 
 #include "cnn_common.h"
@@ -37,11 +37,78 @@ void cnn_set_num_threads(int n) {
     if (n > 0) forked_child = 0; /* returning to the default (n <= 0) keeps a child on one thread */
 }
 
+/* CPUs a cgroup quota grants below `root` (cgroup v2 cpu.max "quota period", v1
+ * cpu.cfs_quota_us / cpu.cfs_period_us), rounded up; 0 when there is no quota. As
+ * scikit-learn's (loky's) cpu_count: the files at the root of the container's cgroup mount. */
+int cnn_cgroup_cpu_limit(const char* root) {
+    char path[4096];
+    long long quota = -1, period = 0;
+    FILE* f;
+    snprintf(path, sizeof path, "%s/cpu.max", root);
+    if ((f = fopen(path, "r"))) {
+        char q[32] = "";
+        if (fscanf(f, "%31s %lld", q, &period) == 2 && strcmp(q, "max") != 0) quota = atoll(q);
+        fclose(f);
+    } else {
+        snprintf(path, sizeof path, "%s/cpu/cpu.cfs_quota_us", root);
+        if ((f = fopen(path, "r"))) {
+            if (fscanf(f, "%lld", &quota) != 1) quota = -1;
+            fclose(f);
+        }
+        snprintf(path, sizeof path, "%s/cpu/cpu.cfs_period_us", root);
+        if ((f = fopen(path, "r"))) {
+            if (fscanf(f, "%lld", &period) != 1) period = 0;
+            fclose(f);
+        }
+    }
+    if (quota <= 0 || period <= 0) return 0;
+    long long cpus = (quota + period - 1) / period;
+    return cpus > 1 << 20 ? 1 << 20 : (int)cpus;
+}
+
+/* CPUs this process may use: its affinity mask (taskset, sched_setaffinity), capped by the
+ * cgroup CPU quota (a container limited to 2 CPUs on a 64-core host); at least 1. */
+int cnn_cpu_limit(void) {
+    int n = 0;
+#if defined(__linux__)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+#endif
+    if (n <= 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        n = online > 0 ? (int)online : 1;
+    }
+    int quota = cnn_cgroup_cpu_limit("/sys/fs/cgroup");
+    if (quota > 0 && quota < n) n = quota;
+    return n;
+}
+
+/* Read once, when the library loads (as the OpenMP runtime reads OMP_NUM_THREADS): whether
+ * OMP_NUM_THREADS is set, the runtime's default team size (a different value later means
+ * omp_set_num_threads was called, e.g. threadpoolctl's limit, which is then followed) and the
+ * CPUs this process may use. */
+static int omp_env_set = 0;
+static int runtime_default = 0;
+static int cpu_limit = 1;
+
+__attribute__((constructor)) static void read_defaults(void) {
+    const char* env = getenv("OMP_NUM_THREADS");
+    omp_env_set = env && *env;
+#ifdef _OPENMP
+    runtime_default = omp_get_max_threads();
+#endif
+    cpu_limit = cnn_cpu_limit();
+}
+
+/* set_num_threads(n) if called; else OMP_NUM_THREADS (or a threadpoolctl limit) through the
+ * OpenMP runtime; else the CPUs this process may use (affinity mask and cgroup quota). */
 int cnn_get_num_threads(void) {
     if (forked_child) return 1;
     if (explicit_threads > 0) return explicit_threads;
 #ifdef _OPENMP
-    return omp_get_max_threads();
+    int runtime = omp_get_max_threads();
+    if (omp_env_set || runtime != runtime_default) return runtime;
+    return runtime < cpu_limit ? runtime : cpu_limit;
 #else
     return 1;
 #endif
@@ -70,37 +137,5 @@ const char* cnn_openmp_runtime(void) {
     return "unknown";
 #else
     return "none";
-#endif
-}
-
-void* cnn_alloc(size_t count, size_t elem_size) {
-    if (elem_size && count > (SIZE_MAX - 64) / elem_size) return NULL;
-    size_t bytes = count * elem_size;
-    bytes = (bytes + 63) & ~(size_t)63;
-    if (bytes == 0) bytes = 64;
-    return aligned_alloc(64, bytes);
-}
-
-void* cnn_calloc(size_t count, size_t elem_size) {
-    void* p = cnn_alloc(count, elem_size);
-    if (p) memset(p, 0, count * elem_size);
-    return p;
-}
-
-void cnn_free(void* p) { free(p); }
-
-/* Keep freed activation-sized blocks in the process instead of returning them to the kernel:
- * glibc serves blocks above its (dynamic) mmap threshold with fresh mmaps and trims the heap top
- * on free, so every training step page-faulted its outputs in again (the kernel zeroing each
- * page): 20-35% of a memory-bound operator's time, measured on the seed CNN's layers. Returns 1
- * when the setting was applied (glibc), 0 otherwise. */
-int cnn_tune_malloc(void) {
-#if defined(__GLIBC__)
-    int ok = mallopt(M_MMAP_THRESHOLD, 32 << 20);  /* glibc's maximum: heap for blocks < 32 MiB */
-    ok &= mallopt(M_TRIM_THRESHOLD, 512 << 20);     /* give memory back only past 512 MiB free */
-    ok &= mallopt(M_TOP_PAD, 16 << 20);
-    return ok != 0;
-#else
-    return 0;
 #endif
 }

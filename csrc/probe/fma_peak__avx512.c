@@ -2,7 +2,7 @@
  * current core). Returns a value that depends on every accumulator so nothing is optimized away. */
 #include <immintrin.h>
 
-#include "cnn_ukernels.h"
+#include "cnn_probe.h"
 
 float cnn_f32_fma_peak_ukernel__avx512(size_t iterations) {
     __m512 acc[16];

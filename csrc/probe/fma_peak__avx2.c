@@ -1,7 +1,7 @@
 /* FMA peak probe, AVX2+FMA: 12 independent ymm FMA chains. */
 #include <immintrin.h>
 
-#include "cnn_ukernels.h"
+#include "cnn_probe.h"
 
 float cnn_f32_fma_peak_ukernel__avx2(size_t iterations) {
     __m256 acc[12];

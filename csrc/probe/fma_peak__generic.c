@@ -1,5 +1,5 @@
 /* Multiply-add peak probe in portable C (baseline SSE2 has no FMA: a multiply and an add). */
-#include "cnn_ukernels.h"
+#include "cnn_probe.h"
 
 float cnn_f32_fma_peak_ukernel__generic(size_t iterations) {
     float acc[8][4];

@@ -14,11 +14,12 @@ import time
 
 import numpy as np
 
-from . import _random, models, optim
-from .autograd import engine
-from .autograd.lazy import BatchNormNode, ConvNode
-from .bench import NOISY_CORES, OtherLoad
-from .nn.loss import CrossEntropyLoss
+from .. import _random, models, optim
+from ..autograd import engine
+from ..autograd.lazy import BatchNormNode, ConvNode
+from ..nn.loss import CrossEntropyLoss
+from .probes import percent_of_peak
+from .timing import NOISY_CORES, OtherLoad
 
 # default input image (C, H, W) per model
 IMAGES = {"seed_cnn": (3, 32, 32), "resnet20": (3, 32, 32), "lenet5": (1, 28, 28),
@@ -204,7 +205,7 @@ def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=
             for ps, fl in (("fwd", f), ("bwd", fb)):
                 t = row[ps + "_ms"] / 1e3
                 row[ps + "_gflops"] = fl / t / 1e9 if t > 0 else None
-                row[ps + "_pct_peak"] = (100 * row[ps + "_gflops"] / peak) if (peak and t > 0) else None
+                row[ps + "_pct_peak"] = percent_of_peak(row[ps + "_gflops"], peak) if t > 0 else None
         layers.append(row)
     loss_ms, opt_ms, outside = 1e3 * _median(loss_t), 1e3 * _median(opt_t), 1e3 * _median(outside_t)
     # Every part is a median over the steps, and so is the step time; on a quiet machine the parts
