@@ -15,7 +15,8 @@ DATA_FILES = {
     "cifar10": "a folder with data_batch_1 ... data_batch_5 and test_batch: cifar-10-batches-py, extracted "
                "from cifar-10-python.tar.gz (CIFAR-10's python version, from its University of Toronto page)",
 }
-MODEL_NAMES = ("seed_cnn", "lenet5", "resnet20", "resnet18", "resnet50", "mobilenet_v2")
+MODEL_NAMES = ("seed_cnn", "lenet5", "resnet20", "resnet18", "resnet50", "mobilenet_v2", "alexnet", "vgg16",
+               "vgg16_bn", "googlenet", "efficientnet_b0")
 
 
 class UsageError(Exception):
@@ -44,6 +45,8 @@ def _load_data(args):
 
 
 def _check_paths(args):
+    if args.pretrained is not None and not os.path.isfile(args.pretrained):
+        raise UsageError("--pretrained", "no weights file at %s (write one with cnncore.save)" % args.pretrained)
     if args.resume is not None and not os.path.isfile(args.resume):
         raise UsageError("--resume", "no checkpoint file at %s (write one with --checkpoint)" % args.resume)
     for flag, path in (("--checkpoint", args.checkpoint), ("--plot", args.plot)):
@@ -68,8 +71,19 @@ def _train(args):
     cnncore.manual_seed(args.seed)
     x_train, y_train, x_test, y_test, classes = _load_data(args)
     in_channels = x_train.shape[1]
-    model = models.get_model(args.model, num_classes=classes, in_channels=in_channels)
-    params = model.parameters()
+    factor = -(-models.MIN_INPUT_SIZE.get(args.model, 8) // min(x_train.shape[2:]))
+    if factor > 1:  # nearest-neighbour upsampling to the smallest size the model's pooling allows
+        x_train, x_test = (np.repeat(np.repeat(a, factor, axis=2), factor, axis=3) for a in (x_train, x_test))
+    kwargs = {"aux_logits": False} if args.model == "googlenet" else {}
+    model = models.get_model(args.model, num_classes=classes, in_channels=in_channels, **kwargs)
+    if args.pretrained:
+        _load_pretrained(model, args.pretrained)
+    if args.freeze_body:
+        head = models.head_of(model)
+        for name, p in model.named_parameters():
+            p.requires_grad = name.startswith(head + ".")
+        print("body frozen: training %s only" % head)
+    params = [p for p in model.parameters() if p.requires_grad]
     if args.optimizer == "sgd":
         opt = optim.SGD(params, lr=args.lr, momentum=0.9, weight_decay=args.weight_decay, nesterov=True)
     elif args.optimizer == "adam":
@@ -135,6 +149,22 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+def _load_pretrained(model, path):
+    """Load the weights of `path` (cnncore.load formats) whose names and shapes match; report the
+    rest (a head for another number of classes stays freshly initialized)."""
+    import numpy as np
+
+    import cnncore
+
+    state = cnncore.load(path)
+    own = model.state_dict()
+    keep = {k: v for k, v in state.items() if k in own and np.shape(v) == np.shape(own[k])}
+    model.load_state_dict(keep, strict=False)
+    skipped = sorted(set(own) - set(keep))
+    print("pretrained weights from %s: %d tensors loaded%s" % (
+        path, len(keep), "; kept initialized: %s" % ", ".join(skipped) if skipped else ""))
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m cnncore", description="cnncore command line",
                                      formatter_class=HelpFormatter)
@@ -151,7 +181,12 @@ def build_parser():
                        description="Train a model on a dataset and report test accuracy and speed.",
                        epilog="data: digits is bundled with cnncore. --dataset mnist needs --data-path: %s.\n"
                               "--dataset cifar10 needs --data-path: %s." % (DATA_FILES["mnist"], DATA_FILES["cifar10"]))
-    t.add_argument("--model", default="seed_cnn", choices=MODEL_NAMES, help="the architecture")
+    t.add_argument("--model", default="seed_cnn", choices=MODEL_NAMES,
+                   help="the architecture (small images are upsampled to the size it needs)")
+    t.add_argument("--pretrained", default=None, metavar="PATH",
+                   help="start from these weights (.npz, .safetensors, or a torch.save'd state_dict); "
+                        "tensors whose shape differs (the head) stay initialized")
+    t.add_argument("--freeze-body", action="store_true", help="train the classifier head only")
     t.add_argument("--dataset", default="digits", choices=["digits", "mnist", "cifar10"],
                    help="digits is bundled; mnist and cifar10 are read from --data-path")
     t.add_argument("--data-path", default=None, metavar="FOLDER",

@@ -406,6 +406,27 @@ def adaptive_avg_pool2d_backward(gy, input_shape):
     return np.einsum("ih,ncij,jw->nchw", bh, gy / counts, bw, optimize=True)
 
 
+def adaptive_max_pool2d(x, output_size):
+    """torch.nn.functional.adaptive_max_pool2d(..., return_indices=True): (y, int64 indices
+    ih*W + iw); bin i covers [floor(i*H/OH), ceil((i+1)*H/OH)); ties go to the first maximum in
+    row-major bin order."""
+    x = _f64(x)
+    _check_4d(x)
+    n, c, h, w = x.shape
+    oh, ow = _adaptive_output_size(x.shape, output_size)
+    y = np.empty((n, c, oh, ow))
+    idx = np.empty((n, c, oh, ow), dtype=np.int64)
+    for i in range(oh):
+        h0, h1 = (i * h) // oh, -(-((i + 1) * h) // oh)
+        for j in range(ow):
+            w0, w1 = (j * w) // ow, -(-((j + 1) * w) // ow)
+            win = x[:, :, h0:h1, w0:w1].reshape(n, c, -1)
+            a = np.argmax(win, axis=2)
+            y[:, :, i, j] = np.take_along_axis(win, a[..., None], axis=2)[..., 0]
+            idx[:, :, i, j] = (h0 + a // (w1 - w0)) * w + w0 + a % (w1 - w0)
+    return y, idx
+
+
 def global_avg_pool2d(x):
     """Mean over H and W: (N, C, H, W) -> (N, C)."""
     x = _f64(x)

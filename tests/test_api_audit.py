@@ -155,6 +155,17 @@ def _cases():
     add(("adaptive_avg_pool2d-size-str", F.adaptive_avg_pool2d, lambda: A(X, "4"), TypeError, ["output_size"]))
     add(("adaptive_avg_pool2d_backward-dy", F.adaptive_avg_pool2d_backward, lambda: A(
         randn((2, 4, 2, 2)), (2, 3, 6, 6)), ValueError, ["grad_output", "(2, 4, 2, 2)"]))
+    add(("adaptive_max_pool2d-size0", F.adaptive_max_pool2d, lambda: A(X, 0), ValueError, ["output_size", "0"]))
+    add(("adaptive_max_pool2d-size-str", F.adaptive_max_pool2d, lambda: A(X, "4"), TypeError, ["output_size"]))
+    add(("adaptive_max_pool2d-indices", F.adaptive_max_pool2d, lambda: A(X, 2, return_indices=1), TypeError,
+         ["return_indices"]))
+    add(("adaptive_max_pool2d-ndim", F.adaptive_max_pool2d, lambda: A(X[0], 2), ValueError, ["input", "4"]))
+    add(("adaptive_max_pool2d_backward-idx", F.adaptive_max_pool2d_backward, lambda: A(
+        randn((2, 3, 2, 2)), np.full((2, 3, 2, 2), 99), X.shape), ValueError, ["indices", "99"]))
+    add(("adaptive_max_pool2d_blocked-input", F.adaptive_max_pool2d_blocked, lambda: A(X, 2), TypeError,
+         ["input", "Blocked"]))
+    add(("adaptive_max_pool2d_backward_blocked-argmax", F.adaptive_max_pool2d_backward_blocked, lambda: A(
+        to_blocked(randn((2, 3, 2, 2))), np.zeros(3, np.int32), (6, 6)), ValueError, ["argmax"]))
     add(("adaptive_avg_pool2d_blocked-input", F.adaptive_avg_pool2d_blocked, lambda: A(X, 2), TypeError,
          ["input"]))
     add(("adaptive_avg_pool2d_backward_blocked-hw", F.adaptive_avg_pool2d_backward_blocked, lambda: A(
@@ -380,6 +391,10 @@ def _layer_cases():
     add(("AvgPool2d-div", lambda: (nn.AvgPool2d, (3,), {"divisor_override": 0}), ValueError,
          ["divisor_override"]))
     add(("AdaptiveAvgPool2d-0", lambda: (nn.AdaptiveAvgPool2d, (0,), {}), ValueError, ["output_size"]))
+    add(("AdaptiveMaxPool2d-0", lambda: (nn.AdaptiveMaxPool2d, (0,), {}), ValueError, ["output_size"]))
+    add(("AdaptiveMaxPool2d-indices", lambda: (nn.AdaptiveMaxPool2d, (2,), {"return_indices": True}), ValueError,
+         ["return_indices"]))
+    add(("AdaptiveMaxPool2d.forward-ndim", lambda: (nn.AdaptiveMaxPool2d(2), (x4[0],), {}), ValueError, ["4-d"]))
     add(("Dropout-p", lambda: (nn.Dropout, (1.5,), {}), ValueError, ["p", "1.5"]))
     add(("Flatten-dim", lambda: (nn.Flatten, ("a",), {}), TypeError, ["start_dim"]))
     add(("Sequential-item", lambda: (nn.Sequential, (nn.ReLU(), 3), {}), TypeError, ["argument 1", "int"]))
@@ -408,6 +423,19 @@ def _layer_cases():
     for name in ("Sigmoid", "Tanh", "SiLU", "Hardswish", "Hardsigmoid"):
         add(("%s.forward-object" % name, lambda name=name: (getattr(nn, name)(), (obj((2, 2)),), {}),
              TypeError, ["input", "object"]))
+    add(("StochasticDepth-p", lambda: (nn.StochasticDepth, (1.5, "row"), {}), ValueError, ["p", "1.5"]))
+    add(("StochasticDepth-mode", lambda: (nn.StochasticDepth, (0.2, "col"), {}), ValueError, ["mode", "'col'"]))
+    add(("StochasticDepth.forward-object", lambda: (nn.StochasticDepth(0.2, "row"), (obj((2, 2)),), {}),
+         TypeError, ["input", "object"]))
+    add(("stochastic_depth-training", lambda: (nn.stochastic_depth, (x4, 0.2, "row", "yes"), {}), TypeError,
+         ["training", "'yes'"]))
+    add(("efficientnet_b0.forward-channels", lambda: (models.efficientnet_b0(in_channels=1), (x4,), {}),
+         ValueError, ["EfficientNet input", "1 channels"]))
+    add(("googlenet.forward-channels", lambda: (models.googlenet(in_channels=1, aux_logits=False), (x4,), {}),
+         ValueError, ["GoogLeNet input", "1 channels"]))
+    add(("googlenet-transform_input", lambda: (models.googlenet, (), {"transform_input": True, "in_channels": 1}),
+         ValueError, ["transform_input"]))
+    add(("MBConv-stride", lambda: (models.MBConv, (6, 3, 3, 16, 24), {}), ValueError, ["stride", "3"]))
     add(("Dropout.forward-object", lambda: (nn.Dropout(), (obj((2, 2)),), {}), TypeError, ["input"]))
     add(("Flatten.forward-object", lambda: (nn.Flatten(), (obj((2, 2)),), {}), TypeError, ["Flatten input"]))
     add(("Flatten.forward-dim", lambda: (nn.Flatten(5), (x4,), {}), ValueError, ["start_dim", "5"]))
@@ -648,6 +676,19 @@ def _layer_cases():
     for bad, exc in ((0, ValueError), (-1, ValueError), (1.5, TypeError), ("2", TypeError), (True, TypeError)):
         add(("set_num_threads-%r" % (bad,), lambda bad=bad: (cnncore.set_num_threads, (bad,), {}), exc, ["n:"]))
     add(("set_isa-bad", lambda: (cnncore.set_isa, ("sse9",), {}), ValueError, ["level", "sse9"]))
+    # serialization
+    add(("save-ext", lambda: (cnncore.save, ({"w": np.zeros(2)}, "/tmp/cnncore-audit.bin"), {}), ValueError,
+         ["path", ".npz"]))
+    add(("save-state_dict", lambda: (cnncore.save, ([1], "/tmp/cnncore-audit.npz"), {}), TypeError, ["state_dict"]))
+    add(("save-object", lambda: (cnncore.save, ({"w": obj((2,))}, "/tmp/cnncore-audit.npz"), {}), TypeError,
+         ["state_dict['w']", "object"]))
+    add(("load-missing", lambda: (cnncore.load, ("/nonexistent/w.npz",), {}), FileNotFoundError,
+         ["path", "/nonexistent/w.npz"]))
+    add(("load-path-type", lambda: (cnncore.load, (3,), {}), TypeError, ["path"]))
+    add(("Sequential.setitem-module", lambda: (nn.Sequential(nn.ReLU()).__setitem__, (0, 3), {}), TypeError,
+         ["module", "int"]))
+    add(("Sequential.setitem-index", lambda: (nn.Sequential(nn.ReLU()).__setitem__, (1, nn.ReLU()), {}),
+         IndexError, ["index 1"]))
     add(("manual_seed-neg", lambda: (cnncore.manual_seed, (-1,), {}), ValueError, ["seed", "-1"]))
     return L
 

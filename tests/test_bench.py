@@ -138,7 +138,7 @@ def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, capsys):
     (["--warmup", "-1"], "expected an integer >= 0"),
     (["--retries", "x"], "expected an integer >= 0"),
     (["--isa", "sse2"], "invalid choice"),
-    (["--profile", "vgg16"], "unknown model 'vgg16'"),
+    (["--profile", "vgg19"], "unknown model 'vgg19'"),
     (["--json", "/nonexistent-dir/b.json"], "does not exist"),
     (["--frobnicate"], "unrecognized arguments"),
 ])

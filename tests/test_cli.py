@@ -49,7 +49,7 @@ def test_help_shows_defaults(args, defaults, capsys):
     (["--batch-size", "x"], "--batch-size", "expected an integer >= 1"),
     (["--lr", "-1"], "--lr", "expected a number > 0"),
     (["--min-accuracy", "97"], "--min-accuracy", "<= 1"),
-    (["--model", "vgg16"], "--model", "invalid choice"),
+    (["--model", "vgg19"], "--model", "invalid choice"),
     (["--resume", "{tmp}/none.npz"], "--resume", "no checkpoint file"),
     (["--checkpoint", "/nonexistent-folder/c.npz"], "--checkpoint", "does not exist"),
 ])

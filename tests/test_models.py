@@ -111,9 +111,10 @@ def test_output_shape_and_backward_fills_every_grad(name, kwargs, in_shape, out_
 
 
 def test_get_model_rejects_unknown_names():
-    assert set(models.MODELS) == {"seed_cnn", "lenet5", "resnet20", "resnet18", "resnet50", "mobilenet_v2"}
+    assert set(models.MODELS) == {"seed_cnn", "lenet5", "resnet20", "resnet18", "resnet50", "mobilenet_v2",
+                                  "alexnet", "vgg16", "vgg16_bn", "googlenet", "efficientnet_b0"}
     with pytest.raises(ValueError, match="resnet18"):
-        models.get_model("vgg16")
+        models.get_model("vgg19")
 
 
 # ---------------------------------------------------------------- torchvision's key names ---

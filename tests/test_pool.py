@@ -160,7 +160,47 @@ ADAPTIVE_CASES = [
     ((2, 64, 7, 7), 3),
     ((3, 1, 1, 1), (2, 3)),
     ((1, 3, 6, 6), None),
+    ((1, 20, 13, 13), 6),         # AlexNet's 6x6 and VGG's 7x7 from sizes they do not divide
+    ((2, 5, 10, 9), 7),
 ]
+
+
+@pytest.mark.parametrize("shape,out", ADAPTIVE_CASES)
+def test_adaptive_max_pool2d_matches_reference(isa, shape, out):
+    x = randn(*shape)
+    y, idx = F.adaptive_max_pool2d(x, out, return_indices=True)
+    ry, ridx = R.adaptive_max_pool2d(x, out)
+    assert_close(y, ry, name="adaptive_max_pool2d")
+    np.testing.assert_array_equal(idx, ridx)
+    np.testing.assert_array_equal(F.adaptive_max_pool2d(x, out), y)
+    gy = randn(*ry.shape)
+    assert_close(F.adaptive_max_pool2d_backward(gy, idx, shape), R.max_pool2d_backward(gy, ridx, shape),
+                 name="adaptive_max_pool2d_backward")
+    # the module through the recorded graph: same values, gradient by loss.backward()
+    m = cnncore.nn.AdaptiveMaxPool2d(out)
+    t = cnncore.Tensor(x, requires_grad=True)
+    out_t = m(t)
+    assert_close(out_t.numpy(), ry, name="AdaptiveMaxPool2d")
+    (out_t * gy).sum().backward()
+    assert_close(t.grad, R.max_pool2d_backward(gy, ridx, shape), name="AdaptiveMaxPool2d backward")
+
+
+@pytest.mark.parametrize("out", [(6, 6), (7, 3), (20, 15), 1])
+def test_adaptive_max_pool2d_matches_torch(out):
+    torch = pytest.importorskip("torch")
+    x = randn(2, 19, 13, 11)
+    y, idx = F.adaptive_max_pool2d(x, out, return_indices=True)
+    ty, tidx = torch.nn.functional.adaptive_max_pool2d(torch.from_numpy(x), out, return_indices=True)
+    np.testing.assert_array_equal(y, ty.numpy())
+    np.testing.assert_array_equal(idx, tidx.numpy())
+
+
+def test_adaptive_max_pool2d_ties_and_blocked_lanes():
+    x = np.zeros((1, 17, 4, 4), np.float32)  # all ties: the first element of each bin
+    y, idx = F.adaptive_max_pool2d(x, 3, return_indices=True)
+    np.testing.assert_array_equal(idx, R.adaptive_max_pool2d(x, 3)[1])
+    yb, argmax = F.adaptive_max_pool2d_blocked(to_blocked(randn(1, 17, 5, 6)), (2, 4))
+    _assert_padded_lanes_zero(yb.data, 17, "adaptive_max_pool2d_blocked")
 
 
 @pytest.mark.parametrize("shape,out", ADAPTIVE_CASES)

@@ -52,9 +52,9 @@ class TSeedCNN(tnn.Module):
     def __init__(self, num_classes=10, in_channels=3):
         super().__init__()
         layers, c = [], in_channels
-        for w in (32, 64, 128):
-            layers += [tnn.Conv2d(c, w, 3, padding=1), tnn.BatchNorm2d(w), tnn.ReLU(inplace=True),
-                       tnn.MaxPool2d(2)]
+        for w, pool in ((32, True), (64, True), (128, False)):  # the tutorial: no third MaxPool
+            layers += [tnn.Conv2d(c, w, 3, padding=1), tnn.BatchNorm2d(w), tnn.ReLU(inplace=True)]
+            layers += [tnn.MaxPool2d(2)] if pool else []
             c = w
         layers.append(tnn.AdaptiveAvgPool2d((4, 4)))
         self.features = tnn.Sequential(*layers)

@@ -51,6 +51,17 @@ def adaptive_avg_pool2d(x, g):
     return output(Blocked(y, g.c), (g.n, g.c, g.oh, g.ow), [x], "AdaptiveAvgPool2d", backward)
 
 
+def adaptive_max_pool2d(x, g):
+    """Adaptive max pooling to (g.oh, g.ow) (the forward keeps the argmax for the backward)."""
+    xb = blocked_input(x)
+    y, argmax = P.adaptive_max_pool2d_blocked(xb, (g.oh, g.ow))
+
+    def backward(grad, needs):
+        return [P.adaptive_max_pool2d_backward_blocked(as_blocked(grad), argmax, (g.h, g.w))]
+
+    return output(y, (g.n, g.c, g.oh, g.ow), [x], "AdaptiveMaxPool2d", backward)
+
+
 # ----------------------------------------------------------------------------- linear ---
 
 def linear(x, packed, weight, bias):

@@ -15,17 +15,19 @@ def _nn():
 
 
 def seed_cnn(num_classes=10, in_channels=3):
-    """cnncore.models.SeedCNN: [conv3x3-BN-ReLU-maxpool2] x (32, 64, 128), adaptive avgpool 4x4,
-    Flatten, Linear(2048, 256), ReLU, Dropout(0.5), Linear(256, num_classes)."""
+    """cnncore.models.SeedCNN (the tutorial's CNN): conv3x3-BN-ReLU with 32, 64, 128 filters,
+    MaxPool2d(2) after the first two only, adaptive avgpool 4x4, Flatten, Linear(2048, 256), ReLU,
+    Dropout(0.5), Linear(256, num_classes)."""
     nn = _nn()
 
     class SeedCNN(nn.Module):
         def __init__(self):
             super().__init__()
             layers, c = [], in_channels
-            for width in (32, 64, 128):
-                layers += [nn.Conv2d(c, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-                           nn.MaxPool2d(2)]
+            for width, pool in ((32, True), (64, True), (128, False)):
+                layers += [nn.Conv2d(c, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+                if pool:
+                    layers.append(nn.MaxPool2d(2))
                 c = width
             layers.append(nn.AdaptiveAvgPool2d((4, 4)))
             self.features = nn.Sequential(*layers)

@@ -30,6 +30,10 @@ __all__ = [
     "adaptive_avg_pool2d_backward",
     "adaptive_avg_pool2d_blocked",
     "adaptive_avg_pool2d_backward_blocked",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool2d_backward",
+    "adaptive_max_pool2d_blocked",
+    "adaptive_max_pool2d_backward_blocked",
     "global_avg_pool2d",
     "global_avg_pool2d_backward",
     "global_avg_pool2d_blocked",
@@ -377,6 +381,84 @@ def adaptive_avg_pool2d_backward(grad_output, input_shape):
         raise ValueError("grad_output: expected shape (%d, %d, OH, OW) with OH, OW >= 1 for "
                          "input_shape %s, got %s" % (n, c, shape, dy.shape))
     return from_blocked(adaptive_avg_pool2d_backward_blocked(to_blocked(dy, "grad_output"), (h, w)))
+
+
+# ------------------------------------------------------------------- adaptive max ----
+# Bins of adaptive pooling have varying sizes, so these run as NumPy reductions on the blocked
+# data (one vectorized max per output bin over every image, channel block and lane): adaptive
+# max pooling is used with small outputs, where this costs little next to the convolutions.
+
+def _bin(i, size, out):
+    return (i * size) // out, -(-((i + 1) * size) // out)
+
+
+def adaptive_max_pool2d_blocked(xb, output_size):
+    """Adaptive max pooling of a Blocked input: returns (Blocked y, argmax), argmax an int32 array
+    (N, CB, OH, OW, 16) holding ih * W + iw of each lane's maximum (what the backward reads)."""
+    check_blocked(xb, "input")
+    _check_input_sizes(xb.shape)
+    n, c, h, w = xb.shape
+    oh, ow = _adaptive_output_size(output_size, h, w)
+    g = _adaptive_geometry(xb.shape, oh, ow)
+    d = xb.data
+    cb = d.shape[1]
+    y = np.empty((n, cb, oh, ow, 16), np.float32)
+    argmax = np.empty((n, cb, oh, ow, 16), np.int32)
+    for i in range(oh):
+        h0, h1 = _bin(i, h, oh)
+        for j in range(ow):
+            w0, w1 = _bin(j, w, ow)
+            win = d[:, :, h0:h1, w0:w1, :].reshape(n, cb, (h1 - h0) * (w1 - w0), 16)
+            a = np.argmax(win, axis=2)  # the first maximum in row-major order; a NaN wins
+            y[:, :, i, j, :] = np.take_along_axis(win, a[:, :, None, :], axis=2)[:, :, 0, :]
+            kw = w1 - w0
+            argmax[:, :, i, j, :] = (h0 + a // kw) * w + (w0 + a % kw)
+    return Blocked(y, g.c), argmax
+
+
+def adaptive_max_pool2d_backward_blocked(dyb, argmax, input_hw):
+    """Gradient of adaptive_max_pool2d_blocked: scatter-add of the Blocked dyb through argmax into
+    a zero Blocked gradient of spatial size input_hw = (H, W)."""
+    check_blocked(dyb, "grad_output")
+    h, w = _hw_arg(input_hw)
+    if (not isinstance(argmax, np.ndarray) or argmax.dtype != np.int32
+            or argmax.shape != dyb.data.shape):
+        raise ValueError("argmax: expected an int32 array of shape %s, got %s"
+                         % (dyb.data.shape, getattr(argmax, "shape", type(argmax).__name__)))
+    n, cb = dyb.data.shape[:2]
+    check_alloc("grad_input", (n, cb, h, w, 16))
+    dx = np.zeros((n, cb, h * w, 16), np.float32)
+    if dyb.data.size:
+        ni, ci, _, _, li = np.indices(argmax.shape, sparse=True)
+        np.add.at(dx, (ni, ci, argmax, li), dyb.data)
+    return Blocked(dx.reshape(n, cb, h, w, 16), dyb.channels)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """2-D adaptive max pooling, as torch.nn.functional.adaptive_max_pool2d.
+
+    input (N, C, H, W); output_size: an int, or a pair whose entries are ints or None (None keeps
+    that input size). Output bin i covers input [floor(i * H / OH), ceil((i + 1) * H / OH)) (and
+    the same along W). Returns y (N, C, OH, OW) float32, and with return_indices also the int64
+    indices of the maxima as flat ih * W + iw offsets in each input plane. Ties go to the first
+    maximum in row-major bin order; a NaN in a bin wins (the first one).
+    """
+    x = as_float32(input, "input", 4, "(N, C, H, W)")
+    _check_input_sizes(x.shape)
+    _adaptive_output_size(output_size, x.shape[2], x.shape[3])
+    return_indices = bool_arg(return_indices, "return_indices")
+    yb, argmax = adaptive_max_pool2d_blocked(to_blocked(x), output_size)
+    y = from_blocked(yb)
+    if return_indices:
+        return y, _kernels.pool_indices_to_nchw(argmax, yb.channels)
+    return y
+
+
+def adaptive_max_pool2d_backward(grad_output, indices, input_shape):
+    """Gradient of adaptive_max_pool2d w.r.t. its input: grad_output (N, C, OH, OW) scatter-added
+    through the indices adaptive_max_pool2d(..., return_indices=True) returned, into a zero array
+    of input_shape (N, C, H, W)."""
+    return max_pool2d_backward(grad_output, indices, input_shape)
 
 
 # ----------------------------------------------------------------- global average ----

@@ -7,8 +7,8 @@ from . import _activation, _conv, _linear, _loss, _pool
 
 __all__ = ["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid",
            "gelu", "softmax", "log_softmax", "conv2d", "linear", "max_pool2d", "avg_pool2d",
-           "adaptive_avg_pool2d", "dropout", "cross_entropy", "flatten", "nll_loss", "mse_loss",
-           "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+           "adaptive_avg_pool2d", "adaptive_max_pool2d", "dropout", "cross_entropy", "flatten", "nll_loss",
+           "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div"]
 
 
@@ -152,6 +152,18 @@ def adaptive_avg_pool2d(input, output_size):
         oh, ow = _pool._adaptive_output_size(output_size, t.shape[2], t.shape[3])
         return _autograd()[2].adaptive_avg_pool2d(t, _pool._adaptive_geometry(t.shape, oh, ow))
     return _pool.adaptive_avg_pool2d(input, output_size)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """2-D adaptive max pooling, as torch.nn.functional.adaptive_max_pool2d."""
+    if _any_tensor(input):
+        if return_indices:
+            raise ValueError("return_indices: not available for Tensor inputs (use a NumPy array)")
+        t = _tensor_4d(input)
+        _pool._check_input_sizes(t.shape)
+        oh, ow = _pool._adaptive_output_size(output_size, t.shape[2], t.shape[3])
+        return _autograd()[2].adaptive_max_pool2d(t, _pool._adaptive_geometry(t.shape, oh, ow))
+    return _pool.adaptive_max_pool2d(input, output_size, return_indices)
 
 
 def _tensor_4d(t):

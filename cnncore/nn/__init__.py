@@ -12,12 +12,15 @@ from .module import IncompatibleKeys, Module, StateDictError
 from .norm import BatchNorm2d
 from .parameter import Parameter
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .stochastic import StochasticDepth, stochastic_depth
+from .pooling import AdaptiveMaxPool2d
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool2d", "BasicBlock", "BatchNorm2d", "Bottleneck", "ConcurrentUseError", "Conv2d",
     "CrossEntropyLoss", "Dropout", "Flatten", "Hardsigmoid", "Hardswish", "Identity", "IncompatibleKeys",
     "InvertedResidual", "Linear", "MaxPool2d", "Module", "Parameter", "ReLU", "ReLU6", "Sequential",
     "Sigmoid", "SiLU", "StateDictError", "Tanh", "conv_bn_act",
+    "StochasticDepth", "stochastic_depth", "AdaptiveMaxPool2d",
 ]
 from .loss import (BCELoss, BCEWithLogitsLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,  # noqa: E402
                    SmoothL1Loss)

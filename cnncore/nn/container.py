@@ -37,6 +37,17 @@ class Sequential(Module):
             raise IndexError("index %d is out of range for a Sequential of %d modules" % (idx, len(mods)))
         return mods[idx][1]
 
+    def __setitem__(self, idx, module):
+        """Replace the module at an int index (e.g. a classifier head), as torch.nn.Sequential."""
+        if isinstance(idx, bool) or not isinstance(idx, (int, np.integer)):
+            raise TypeError("index: expected an int, got %s" % type(idx).__name__)
+        names = list(self._modules)
+        if not -len(names) <= idx < len(names):
+            raise IndexError("index %d is out of range for a Sequential of %d modules" % (idx, len(names)))
+        if not isinstance(module, Module):
+            raise TypeError("module: expected a Module, got %s" % type(module).__name__)
+        self.add_module(names[idx], module)
+
     def append(self, module):
         self.add_module(str(len(self)), module)
         return self

@@ -1,4 +1,4 @@
-"""MaxPool2d, AvgPool2d, AdaptiveAvgPool2d (torch.nn's signatures and defaults)."""
+"""MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d (torch.nn's signatures and defaults)."""
 from ..autograd import layers as L
 from ..functional import _pool as P
 from . import _flow
@@ -87,8 +87,8 @@ class AvgPool2d(_Pool):
         return out_shape[0] * out_shape[1] * out_shape[2] * out_shape[3] * k[0] * k[1]
 
 
-class AdaptiveAvgPool2d(_Pool):
-    """Adaptive average pooling to `output_size`, as torch.nn.AdaptiveAvgPool2d."""
+class _AdaptivePool(_Pool):
+    """Adaptive pooling to `output_size` (an int, or a pair of ints or None)."""
 
     def __init__(self, output_size):
         super().__init__()
@@ -103,8 +103,27 @@ class AdaptiveAvgPool2d(_Pool):
         oh, ow = P._adaptive_output_size(self.output_size, shape[2], shape[3])
         return P._adaptive_geometry(shape, oh, ow)
 
+    def flops(self, in_shape, out_shape):
+        return in_shape[0] * in_shape[1] * in_shape[2] * in_shape[3]
+
+
+class AdaptiveAvgPool2d(_AdaptivePool):
+    """Adaptive average pooling to `output_size`, as torch.nn.AdaptiveAvgPool2d."""
+
     def _op(self, x, g):
         return L.adaptive_avg_pool2d(x, g)
 
-    def flops(self, in_shape, out_shape):
-        return in_shape[0] * in_shape[1] * in_shape[2] * in_shape[3]
+
+class AdaptiveMaxPool2d(_AdaptivePool):
+    """Adaptive max pooling to `output_size`, as torch.nn.AdaptiveMaxPool2d(output_size,
+    return_indices=False). The forward keeps the argmax for the backward."""
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__(output_size)
+        if return_indices:
+            raise ValueError("return_indices: AdaptiveMaxPool2d modules keep indices internally; use "
+                             "cnncore.functional.adaptive_max_pool2d(..., return_indices=True) for them")
+        self.return_indices = False
+
+    def _op(self, x, g):
+        return L.adaptive_max_pool2d(x, g)
