@@ -15,7 +15,7 @@ from ..functional._layout import BLOCK, Blocked
 from .engine import Node, taking_part
 from .fusion import try_lazy_add
 from .tensor import Tensor
-from .values import as_blocked, as_plain, zero_pad_lanes
+from .values import as_blocked, as_plain, numeric_array, zero_pad_lanes
 
 
 # ---------------------------------------------------------------------------- plumbing ---
@@ -45,13 +45,7 @@ def as_tensor(x, name="input"):
     if isinstance(x, numbers.Number) and not isinstance(x, bool):
         arr = np.asarray(x, dtype=np.float32)
     else:
-        try:
-            arr = np.asarray(x)
-        except Exception as exc:
-            raise TypeError("%s: expected a Tensor, a numeric array or a number, got %s (%s)"
-                            % (name, type(x).__name__, exc))
-        if arr.dtype.kind not in "fiub":
-            raise TypeError("%s: expected a real numeric array, got dtype %s" % (name, arr.dtype))
+        arr = numeric_array(x, name, "a Tensor, a numeric array or a number", "fiub")
         arr = np.ascontiguousarray(arr, dtype=np.float32)
         if arr is x:
             arr = arr.copy()  # a constant must not change if the caller's array does

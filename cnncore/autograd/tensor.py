@@ -5,7 +5,7 @@ import numpy as np
 
 from ..functional._layout import Blocked
 from .engine import is_grad_enabled, run_backward
-from .values import as_plain
+from .values import as_blocked, as_plain, numeric_array
 
 
 class Tensor:
@@ -177,20 +177,12 @@ class Tensor:
             else:
                 if isinstance(gradient, numbers.Number) and not isinstance(gradient, bool):
                     gradient = np.full(self._shape, gradient, np.float32)
-                try:
-                    gradient = np.asarray(gradient)
-                except Exception as exc:
-                    raise TypeError("%s: expected a numeric array, got %s (%s)"
-                                    % (name, type(gradient).__name__, exc))
-                if gradient.dtype.kind not in "fiu":
-                    raise TypeError("%s: expected a real numeric array, got dtype %s" % (name, gradient.dtype))
+                gradient = numeric_array(gradient, name)
                 got = gradient.shape
             if tuple(got) != tuple(self._shape):
                 raise ValueError("%s: expected shape %s (the tensor's), got %s"
                                  % (name, tuple(self._shape), tuple(got)))
             g = gradient
-        from .values import as_blocked
-
         if isinstance(v, Blocked):
             return as_blocked(g) if not isinstance(g, Blocked) else g
         return as_plain(g) if isinstance(g, Blocked) else np.ascontiguousarray(g, dtype=np.float32)

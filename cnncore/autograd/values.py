@@ -7,8 +7,15 @@ from .. import _kernels
 from ..functional._layout import BLOCK, Blocked
 
 
-def shape_of(v):
-    return v.shape if isinstance(v, Blocked) else v.shape
+def numeric_array(x, name, what="a numeric array", kinds="fiu"):
+    """np.asarray(x), or TypeError naming the argument when it is not a real numeric array."""
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError("%s: expected %s, got %s (%s)" % (name, what, type(x).__name__, exc))
+    if arr.dtype.kind not in kinds:
+        raise TypeError("%s: expected a real numeric array, got dtype %s" % (name, arr.dtype))
+    return arr
 
 
 def as_plain(v):
