@@ -10,6 +10,7 @@ from ..functional._layout import Blocked
 from . import fusion
 from .ops import as_tensor, output
 from .values import as_blocked, as_plain, zero_pad_lanes
+from .tracehook import traced
 
 
 def _raw(v):
@@ -52,6 +53,7 @@ def _elementwise(x, name, forward, backward, save="x"):
     return output(y, x.shape, [x], name, grad_fn)
 
 
+@traced("relu")
 def relu(x):
     """max(x, 0) (fused into a pending convolution or batch norm that produced x)."""
     x = as_tensor(x, "input")
@@ -61,6 +63,7 @@ def relu(x):
     return _kernel_act(x, _kernels.relu, _kernels.relu_backward, "ReLU")
 
 
+@traced("relu6")
 def relu6(x):
     """min(max(x, 0), 6)."""
     return _kernel_act(as_tensor(x, "input"), _kernels.relu6, _kernels.relu6_backward, "ReLU6")
@@ -79,6 +82,7 @@ def _kernel_act(x, fwd, bwd, name):
     return output(y, x.shape, [x], name, grad_fn)
 
 
+@traced("leaky_relu")
 def leaky_relu(x, negative_slope=0.01):
     """x if x > 0 else negative_slope * x."""
     if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
@@ -88,6 +92,7 @@ def leaky_relu(x, negative_slope=0.01):
                         lambda g, a, y: np.where(a > 0, g, g * s))
 
 
+@traced("abs")
 def abs(x):
     """|x| (gradient sign(x), 0 at 0, as torch)."""
     return _elementwise(x, "Abs", np.abs, lambda g, a, y: g * np.sign(a))
@@ -97,15 +102,18 @@ def _sigmoid(a):
     return 1.0 / (1.0 + np.exp(-a))
 
 
+@traced("sigmoid")
 def sigmoid(x):
     """1 / (1 + exp(-x))."""
     return _elementwise(x, "Sigmoid", _sigmoid, lambda g, a, y: g * y * (1 - y), save="y")
 
 
+@traced("tanh")
 def tanh(x):
     return _elementwise(x, "Tanh", np.tanh, lambda g, a, y: g * (1 - y * y), save="y")
 
 
+@traced("silu")
 def silu(x):
     """x * sigmoid(x) (swish)."""
     def backward(g, a, y):
@@ -115,6 +123,7 @@ def silu(x):
     return _elementwise(x, "SiLU", lambda a: a * _sigmoid(a), backward)
 
 
+@traced("hardswish")
 def hardswish(x):
     """x * relu6(x + 3) / 6."""
     def backward(g, a, y):
@@ -123,6 +132,7 @@ def hardswish(x):
     return _elementwise(x, "Hardswish", lambda a: a * np.clip(a + 3, 0, 6) / 6, backward)
 
 
+@traced("hardsigmoid")
 def hardsigmoid(x):
     """relu6(x + 3) / 6."""
     return _elementwise(x, "Hardsigmoid", lambda a: np.clip(a + 3, 0, 6) / 6,
@@ -142,6 +152,7 @@ def _erf(a):
 _SQRT_2_OVER_PI = np.sqrt(2.0 / np.pi)
 
 
+@traced("gelu")
 def gelu(x, approximate="none"):
     """x * Phi(x) (approximate='none') or its tanh approximation (approximate='tanh')."""
     if approximate not in ("none", "tanh"):
@@ -175,11 +186,13 @@ def _dim_arg(dim, ndim):
     return int(dim) % max(ndim, 1)
 
 
+@traced("softmax")
 def softmax(x, dim):
     """exp(x) / sum(exp(x)) along `dim` (stable: the maximum is subtracted first)."""
     return _softmax(x, dim, log=False)
 
 
+@traced("log_softmax")
 def log_softmax(x, dim):
     """x - log(sum(exp(x))) along `dim`."""
     return _softmax(x, dim, log=True)

@@ -16,6 +16,7 @@ from .engine import Node, taking_part
 from .fusion import try_lazy_add
 from .tensor import Tensor
 from .values import as_blocked, as_plain, numeric_array, zero_pad_lanes
+from .tracehook import traced
 
 
 # ---------------------------------------------------------------------------- plumbing ---
@@ -184,24 +185,29 @@ def _blocked_backward(kind, da, db, sa, sb, c):
     return backward
 
 
+@traced("add")
 def add(a, b):
     """a + b with broadcasting (a fused BN+add+ReLU is formed when a ReLU follows; see fusion)."""
     lazy = try_lazy_add(a, b)
     return lazy if lazy is not None else _binary("add", a, b)
 
 
+@traced("sub")
 def sub(a, b):
     return _binary("sub", a, b)
 
 
+@traced("mul")
 def mul(a, b):
     return _binary("mul", a, b)
 
 
+@traced("div")
 def div(a, b):
     return _binary("div", a, b)
 
 
+@traced("pow")
 def pow(x, exponent):
     """x ** exponent for a number exponent."""
     if isinstance(exponent, bool) or not isinstance(exponent, numbers.Real):
@@ -274,11 +280,13 @@ def _reduce(x, dim, keepdim, mean):
     return output(value, shape, [x], name, backward)
 
 
+@traced("mean")
 def mean(x, dim=None, keepdim=False):
     """Mean over `dim` (an int, a tuple, or None for all), as torch.mean."""
     return _reduce(x, dim, keepdim, True)
 
 
+@traced("sum")
 def sum(x, dim=None, keepdim=False):
     """Sum over `dim` (an int, a tuple, or None for all), as torch.sum."""
     return _reduce(x, dim, keepdim, False)
@@ -300,6 +308,7 @@ def _reshaped(x, shape, name):
     return output(value, tuple(value.shape), [x], name, backward)
 
 
+@traced("reshape")
 def reshape(x, shape):
     """x with a new shape (one entry may be -1), NCHW element order, as torch.reshape."""
     x = as_tensor(x, "input")
@@ -315,6 +324,7 @@ def reshape(x, shape):
     return _reshaped(x, shape, "Reshape")
 
 
+@traced("flatten")
 def flatten(x, start_dim=0, end_dim=-1):
     """Flatten dims start_dim..end_dim into one, as torch.flatten."""
     x = as_tensor(x, "input")
@@ -366,6 +376,7 @@ def _concat_channels(parts):
     return _from_channels_last(np.concatenate([_channels_last(p) for p in parts], axis=3))
 
 
+@traced("cat")
 def cat(tensors, dim=0):
     """Concatenate along `dim`, as torch.cat. Blocked activations joined on channels (dim 1) or
     batch (dim 0) stay blocked, whatever their channel counts."""
@@ -420,6 +431,7 @@ def cat(tensors, dim=0):
     return output(value, shape, ts, "Cat", backward)
 
 
+@traced("stack")
 def stack(tensors, dim=0):
     """Stack tensors of one shape along a new dimension `dim`, as torch.stack."""
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)) or not tensors:
@@ -463,6 +475,7 @@ def _channel_slice(index, shape):
     return lo, hi
 
 
+@traced("getitem")
 def getitem(x, index):
     """x[index]: channel slices x[:, a:b] of blocked activations stay blocked; any other NumPy
     index (ints, slices, arrays, masks) runs on the plain values."""

@@ -4,6 +4,7 @@ the stateless API otherwise (so `F.relu(array)` is still an array)."""
 import numpy as np
 
 from . import _activation, _conv, _linear, _loss, _pool
+from ..autograd.tracehook import traced
 
 __all__ = ["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid",
            "gelu", "softmax", "log_softmax", "conv2d", "linear", "max_pool2d", "avg_pool2d",
@@ -81,6 +82,7 @@ def log_softmax(input, dim):
     return op(input, dim) if _any_tensor(input) else _numpy_result(op(input, dim))
 
 
+@traced("conv2d")
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution, as torch.nn.functional.conv2d: input (N, C_in, H, W), weight (C_out,
     C_in/groups, KH, KW), bias (C_out,) or None; stride, padding (zeros), dilation: an int or a
@@ -90,6 +92,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv.conv2d(input, weight, bias, stride, padding, dilation, groups)
 
 
+@traced("linear")
 def linear(input, weight, bias=None):
     """input @ weight.T + bias, as torch.nn.functional.linear (input 2-d)."""
     if _any_tensor(input, weight, bias):
@@ -120,6 +123,7 @@ def _matmul_t(x, w):
     return output(y, y.shape, [x, w], "MatMulT", backward)
 
 
+@traced("max_pool2d")
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """2-D max pooling, as torch.nn.functional.max_pool2d."""
@@ -132,6 +136,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _pool.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
+@traced("avg_pool2d")
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """2-D average pooling, as torch.nn.functional.avg_pool2d."""
@@ -144,6 +149,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                             divisor_override)
 
 
+@traced("adaptive_avg_pool2d")
 def adaptive_avg_pool2d(input, output_size):
     """2-D adaptive average pooling, as torch.nn.functional.adaptive_avg_pool2d."""
     if _any_tensor(input):
@@ -154,6 +160,7 @@ def adaptive_avg_pool2d(input, output_size):
     return _pool.adaptive_avg_pool2d(input, output_size)
 
 
+@traced("adaptive_max_pool2d")
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """2-D adaptive max pooling, as torch.nn.functional.adaptive_max_pool2d."""
     if _any_tensor(input):
@@ -172,6 +179,7 @@ def _tensor_4d(t):
     return t
 
 
+@traced("dropout")
 def dropout(input, p=0.5, training=True, seed=None):
     """Dropout, as torch.nn.functional.dropout. With a NumPy input and an int seed, the
     stateless seeded form (cnncore.functional._activation.dropout); with a Tensor, a recorded op

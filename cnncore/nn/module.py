@@ -12,7 +12,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..autograd import engine
+from ..autograd import engine, tracehook
 from ..autograd.engine import ConcurrentUseError, run_backward
 from ..autograd.lazy import discard_pending, flush, module_depth, set_module_depth
 from ..autograd.tensor import Tensor
@@ -174,8 +174,12 @@ class Module:
                 + args[self._tensor_args:]
         set_module_depth(depth + 1)
         prof = engine.profiler
+        tracer = tracehook.active()
         try:
-            out = self.forward(*args, **kwargs) if prof is None else prof.timed_call(self, args, kwargs)
+            if tracer is not None:  # cnncore.trace: records this call (a layer) or looks inside it
+                out = tracer.module(self, args, kwargs)
+            else:
+                out = self.forward(*args, **kwargs) if prof is None else prof.timed_call(self, args, kwargs)
         except BaseException:
             if depth == 0:
                 discard_pending()
