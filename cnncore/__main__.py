@@ -1,4 +1,4 @@
-"""Command line: `python -m cnncore [--version] [--debug] info | bench | train`.
+"""Command line: `python -m cnncore [--version] [--debug] info | bench | train | run`.
 
 Bad arguments and missing data end with usage and a one-line message naming the flag, what it
 expected and where to get it, exit status 2 and no traceback (`--debug` shows it)."""
@@ -171,7 +171,7 @@ def build_parser():
     parser.add_argument("--version", action=_VersionAction, help="print cnncore's version and exit")
     parser.add_argument("--debug", action="store_true",
                         help="on an error, show the traceback instead of a one-line message")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{info,bench,train}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{info,bench,train,run}")
     sub.add_parser("info", formatter_class=HelpFormatter,
                    help="print version, ISA levels, threads, OpenMP runtime and kernels")
     sub.add_parser("bench", help="speed of layers and models beside the FMA peak, NumPy and PyTorch; "
@@ -210,6 +210,15 @@ def build_parser():
     t.add_argument("--min-accuracy", type=fraction, default=None, help="exit 1 if the final test accuracy is lower")
     # the top-level --debug also works after `train`; SUPPRESS keeps the top-level value otherwise
     t.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    r = sub.add_parser("run", formatter_class=HelpFormatter, help="run an ONNX model with cnncore",
+                       description="Run an ONNX model with cnncore (needs the onnx package) and print the "
+                                   "outputs' shapes and each sample's top classes.")
+    r.add_argument("model", metavar="MODEL", help="the .onnx file")
+    r.add_argument("--input", default=None, metavar="X.npy",
+                   help="the input batch as a .npy array (default: standard normal values, batch 1)")
+    r.add_argument("--top", type=positive_int, default=5, help="classes to print per sample")
+    r.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    parser._run_parser = r
     return parser, t
 
 
@@ -228,6 +237,15 @@ def main(argv=None):
 
         cnncore.show_config()
         return 0
+    if args.command == "run":
+        from cnncore.onnx._cli import CliError, run
+
+        try:
+            return run(args.model, args.input, args.top)
+        except CliError as exc:
+            if args.debug:
+                raise
+            parser._run_parser.error(str(exc))
     try:
         return _train(args)
     except UsageError as exc:

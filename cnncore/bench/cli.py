@@ -74,6 +74,9 @@ def build_parser():
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     p.add_argument("--profile", default=None, metavar="MODEL[,MODEL]",
                    help="instead of the suite: per-layer profile of a training step (e.g. seed_cnn,resnet20)")
+    p.add_argument("--onnx", default=None, metavar="MODEL.onnx",
+                   help="time this ONNX model run by cnncore against ONNX Runtime (batch: --batch, default 1)")
+    p.add_argument("--input", default=None, metavar="X.npy", help="with --onnx: the input (default: random)")
     p.add_argument("--json", default=None, metavar="PATH", help="write all results as JSON")
     p.add_argument("--plot", default=None, metavar="PREFIX",
                    help="write PREFIX_roofline.png and PREFIX_vs_torch.png (needs matplotlib)")
@@ -165,6 +168,8 @@ def main(argv=None, out=None):
     if args.threads:
         set_num_threads(args.threads)
     threads = get_num_threads()
+    if args.onnx:
+        return _onnx(args, threads, out)
     torch = None if args.no_torch else _import_torch()
     torch_threads = None
     if torch is not None:
@@ -248,6 +253,22 @@ def _run(args, threads, torch, out):
                 print("no PyTorch results: wrote the chart against NumPy instead", file=out)
             print("wrote %s" % ", ".join(paths), file=out)
             report["plots"] = paths
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+        print("wrote %s" % args.json, file=out)
+    return 0
+
+
+def _onnx(args, threads, out):
+    """bench --onnx: cnncore against ONNX Runtime on one ONNX file (cnncore.onnx._cli.bench)."""
+    from ..onnx._cli import CliError, bench
+
+    print("cnncore %s, isa %s, %s" % (report_version(), get_isa(), _threads(threads)), file=out)
+    try:
+        report = bench(args.onnx, args.batch or 1, args.repeats, args.warmup, threads, args.input, out)
+    except CliError as exc:
+        build_parser().error(str(exc))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)

@@ -1,0 +1,195 @@
+"""cnncore.onnx.load of ONNX files written by PyTorch's exporter (the tutorial CNN, ResNet-18,
+MobileNetV2, EfficientNet-B0): the loaded module gives ONNX Runtime's output and fine-tunes."""
+import io
+import warnings
+
+import numpy as np
+import pytest
+
+import cnncore
+from cnncore import nn
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+torch = pytest.importorskip("torch")
+from cnncore.onnx import UnsupportedOperatorError, load  # noqa: E402
+
+tnn = torch.nn
+RNG = np.random.default_rng(2)
+
+
+def _x(*shape):
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+def t_resnet18(num_classes=10):
+    from cnncore.bench.torch_twins import _basic_block
+
+    block = _basic_block()
+
+    class ResNet18(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = tnn.Conv2d(3, 64, 7, 2, 3, bias=False)
+            self.bn1 = tnn.BatchNorm2d(64)
+            self.relu = tnn.ReLU(inplace=True)
+            self.maxpool = tnn.MaxPool2d(3, 2, 1)
+            layers, inplanes = [], 64
+            for i, planes in enumerate((64, 128, 256, 512)):
+                layers.append(tnn.Sequential(block(inplanes, planes, 1 if i == 0 else 2), block(planes, planes)))
+                inplanes = planes
+            self.layers = tnn.Sequential(*layers)
+            self.fc = tnn.Linear(512, num_classes)
+
+        def forward(self, x):
+            x = self.layers(self.maxpool(self.relu(self.bn1(self.conv1(x)))))
+            return self.fc(torch.flatten(tnn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+    return ResNet18()
+
+
+def t_mobilenet_v2(num_classes=10):
+    def cba(inp, oup, k=3, stride=1, groups=1, act=True):
+        layers = [tnn.Conv2d(inp, oup, k, stride, (k - 1) // 2, groups=groups, bias=False), tnn.BatchNorm2d(oup)]
+        return layers + ([tnn.ReLU6(inplace=True)] if act else [])
+
+    class InvertedResidual(tnn.Module):
+        def __init__(self, inp, oup, stride, t):
+            super().__init__()
+            hidden = inp * t
+            self.use_res = stride == 1 and inp == oup
+            layers = (cba(inp, hidden, 1) if t != 1 else []) + cba(hidden, hidden, 3, stride, hidden) + \
+                cba(hidden, oup, 1, act=False)
+            self.conv = tnn.Sequential(*layers)
+
+        def forward(self, x):
+            return x + self.conv(x) if self.use_res else self.conv(x)
+
+    settings = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                (6, 320, 1, 1)]
+    features, c = [tnn.Sequential(*cba(3, 32, 3, 2))], 32
+    for t, ch, n, s in settings:
+        for i in range(n):
+            features.append(InvertedResidual(c, ch, s if i == 0 else 1, t))
+            c = ch
+    features.append(tnn.Sequential(*cba(c, 1280, 1)))
+
+    class MobileNetV2(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = tnn.Sequential(*features)
+            self.classifier = tnn.Sequential(tnn.Dropout(0.2), tnn.Linear(1280, num_classes))
+
+        def forward(self, x):
+            x = tnn.functional.adaptive_avg_pool2d(self.features(x), (1, 1))
+            return self.classifier(x.view(x.size(0), -1))  # Shape/Gather/Unsqueeze/Concat/Reshape
+
+    return MobileNetV2()
+
+
+def t_seed_cnn():
+    from cnncore.bench.torch_twins import seed_cnn
+
+    return seed_cnn()
+
+
+def t_efficientnet_b0():
+    from torch_twins import t_efficientnet_b0
+
+    return t_efficientnet_b0(10)
+
+
+def _randomized(model):
+    torch.manual_seed(0)
+    for m in model.modules():
+        if isinstance(m, tnn.BatchNorm2d):
+            with torch.no_grad():
+                m.running_mean.normal_(0, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.normal_(0, 0.1)
+    return model.eval()
+
+
+def _torch_onnx(model, shape, keep_batchnorm=False):
+    """The model as ONNX bytes from torch.onnx.export (the TorchScript exporter: the dynamo one
+    needs onnxscript), batch dimension dynamic."""
+    f = io.BytesIO()
+    kwargs = {"training": torch.onnx.TrainingMode.PRESERVE, "do_constant_folding": False} if keep_batchnorm else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.from_numpy(_x(1, *shape)),), f, dynamo=False, opset_version=17,
+                          input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, **kwargs)
+    return f.getvalue()
+
+
+def _matches_onnx_runtime(data, model, size, batches=(1, 2)):
+    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    for b in batches:
+        x = _x(b, 3, size, size)
+        want = sess.run(None, {"input": x})[0]
+        np.testing.assert_allclose(model(x).numpy(), want, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(want).max())))
+
+
+@pytest.mark.parametrize("name, make, size", [("seed_cnn", t_seed_cnn, 16), ("mobilenet_v2", t_mobilenet_v2, 32),
+                                              ("efficientnet_b0", t_efficientnet_b0, 32)])
+def test_torch_exported_models_match_onnx_runtime(name, make, size):
+    """(BatchNorm folded into the convolutions by the exporter, as for deployment.)"""
+    data = _torch_onnx(_randomized(make()), (3, size, size))
+    _matches_onnx_runtime(data, load(data), size)
+
+
+def test_torch_exported_resnet18_runs_and_fine_tunes_with_batch_statistics():
+    data = _torch_onnx(_randomized(t_resnet18()), (3, 32, 32), keep_batchnorm=True)
+    model = load(data)
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(bns) == 20  # kept as BatchNormalization: train() uses batch statistics
+    _matches_onnx_runtime(data, model, 32)
+    x, y = _x(4, 3, 32, 32), RNG.integers(0, 10, 4)
+    model.train()
+    opt = cnncore.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = nn.CrossEntropyLoss()
+    losses = []
+    for _ in range(3):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert losses[2] < losses[1] < losses[0], losses
+    before = bns[0].running_mean.copy()
+    model(x)
+    assert not np.array_equal(bns[0].running_mean, before)  # batch statistics update the running ones
+
+
+def _single_node_model(op, inputs, attrs=None, opset=17, shape=(1, 2, 4, 4)):
+    from onnx import TensorProto, helper
+
+    node = helper.make_node(op, ["x"] + inputs, ["y"], name="the_node", **(attrs or {}))
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+
+
+@pytest.mark.parametrize("op, inputs, attrs, pattern", [
+    ("ConvTranspose", [], {}, "no transposed convolution layer yet"),
+    ("Resize", [], {}, "no resize/upsample layer yet"),
+    ("LRN", [], {"size": 3}, "LRN is not supported"),
+    ("Pad", [], {"mode": "reflect", "pads": [0, 0, 1, 1, 0, 0, 1, 1]}, "reflect"),
+])
+def test_unsupported_operators_raise_at_load_naming_node_and_op(op, inputs, attrs, pattern):
+    model = _single_node_model(op, inputs, attrs, opset=10 if op == "Pad" else 17)
+    with pytest.raises(UnsupportedOperatorError, match="the_node") as info:
+        load(model)
+    assert op in str(info.value) and pattern in str(info.value)
+
+
+def test_load_arguments(tmp_path):
+    with pytest.raises(Exception):
+        load(str(tmp_path / "missing.onnx"))
+    x = _x(2, 2, 4, 4)
+    m = load(_single_node_model("Relu", [], {}).SerializeToString())
+    np.testing.assert_array_equal(m(x).numpy(), np.maximum(x, 0))
+    with pytest.raises(ValueError, match="expected shape"):
+        m(_x(2, 3, 4, 4))
