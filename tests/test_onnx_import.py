@@ -163,18 +163,21 @@ def test_torch_exported_resnet18_runs_and_fine_tunes_with_batch_statistics():
     assert not np.array_equal(bns[0].running_mean, before)  # batch statistics update the running ones
 
 
-def _single_node_model(op, inputs, attrs=None, opset=17, shape=(1, 2, 4, 4)):
-    from onnx import TensorProto, helper
+def _single_node_model(op, inputs=(), attrs=None, opset=17, shape=(1, 2, 4, 4)):
+    """A valid one-node model (onnx's shape inference accepts it); `inputs`: (name, array) constants."""
+    from onnx import TensorProto, helper, numpy_helper
 
-    node = helper.make_node(op, ["x"] + inputs, ["y"], name="the_node", **(attrs or {}))
+    names = ["x"] + [n for n, _ in inputs]
+    node = helper.make_node(op, names, ["y"], name="the_node", **(attrs or {}))
+    inits = [numpy_helper.from_array(np.asarray(v), n) for n, v in inputs if n]
     g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
 
 
 @pytest.mark.parametrize("op, inputs, attrs, pattern", [
-    ("ConvTranspose", [], {}, "no transposed convolution layer yet"),
-    ("Resize", [], {}, "no resize/upsample layer yet"),
+    ("ConvTranspose", [("w", np.ones((2, 2, 3, 3), np.float32))], {}, "no transposed convolution layer yet"),
+    ("Resize", [("", None), ("scales", np.array([1, 1, 2, 2], np.float32))], {}, "no resize/upsample layer yet"),
     ("LRN", [], {"size": 3}, "LRN is not supported"),
     ("Pad", [], {"mode": "reflect", "pads": [0, 0, 1, 1, 0, 0, 1, 1]}, "reflect"),
 ])
@@ -186,10 +189,10 @@ def test_unsupported_operators_raise_at_load_naming_node_and_op(op, inputs, attr
 
 
 def test_load_arguments(tmp_path):
-    with pytest.raises(Exception):
+    with pytest.raises(FileNotFoundError):
         load(str(tmp_path / "missing.onnx"))
     x = _x(2, 2, 4, 4)
-    m = load(_single_node_model("Relu", [], {}).SerializeToString())
+    m = load(_single_node_model("Relu").SerializeToString())
     np.testing.assert_array_equal(m(x).numpy(), np.maximum(x, 0))
     with pytest.raises(ValueError, match="expected shape"):
         m(_x(2, 3, 4, 4))
