@@ -174,7 +174,7 @@ class Module:
                 + args[self._tensor_args:]
         set_module_depth(depth + 1)
         prof = engine.profiler
-        tracer = tracehook.active()
+        tracer = tracehook._tracer and tracehook.active()  # one global read when no trace runs
         try:
             if tracer is not None:  # cnncore.trace: records this call (a layer) or looks inside it
                 out = tracer.module(self, args, kwargs)
