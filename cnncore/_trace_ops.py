@@ -69,6 +69,10 @@ def _gemm(tr, out, input, weight, bias=None):
 
 
 def _conv_module(tr, m, out, x):
+    mode = getattr(m, "padding_mode", "zeros")
+    if mode != "zeros" and any(m.padding):
+        raise TraceError("%s: Conv2d with padding_mode=%r cannot be traced yet (only zero padding)"
+                         % (tr.where(), mode))
     _conv(tr, out, x, m.weight, m.bias, m.stride, m.padding, m.dilation, m.groups)
 
 
