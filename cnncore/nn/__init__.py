@@ -32,3 +32,11 @@ from .container import ModuleDict, ModuleList  # noqa: E402
 from .dropout import Dropout2d  # noqa: E402
 
 __all__ += ["Dropout2d", "ModuleDict", "ModuleList", "init", "utils"]
+from .conv import ConvTranspose2d  # noqa: E402
+from .padding import CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d  # noqa: E402
+from .resample import (PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBilinear2d,  # noqa: E402
+                       UpsamplingNearest2d)
+
+__all__ += ["CircularPad2d", "ConstantPad2d", "ConvTranspose2d", "PixelShuffle", "PixelUnshuffle",
+            "ReflectionPad2d", "ReplicationPad2d", "Upsample", "UpsamplingBilinear2d",
+            "UpsamplingNearest2d", "ZeroPad2d"]
