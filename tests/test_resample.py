@@ -3,6 +3,7 @@ scale_factor, integer and not) and PixelShuffle / PixelUnshuffle, forward and ba
 NumPy references (PyTorch's index formulas in float32, interpolation in float64) at every ISA
 level and channel-block edges; the layers, the recorded graph, errors, and parity with PyTorch."""
 import math
+
 import numpy as np
 import pytest
 
