@@ -167,13 +167,21 @@ def test_frozen_weight_and_functional_tensor_gradients():
     assert isinstance(F.conv_transpose2d(xv, wv, bv, stride=2), np.ndarray)
 
 
-def test_nan_propagates_and_inputs_unchanged():
-    x, w = randn(1, 17, 3, 3), randn(17, 4, 3, 3)
+@pytest.mark.parametrize("c_in,c_out,groups", [(17, 4, 1), (6, 10, 2)])
+def test_nan_propagates_and_inputs_unchanged(c_in, c_out, groups):
+    """A NaN reaches exactly the outputs (and gradients) it touches, also when groups share a
+    16-channel block (whose kernels run group by group on non-finite values)."""
+    x, w = randn(1, c_in, 3, 3), randn(c_in, c_out // groups, 3, 3)
     x[0, 2, 1, 1] = np.nan
     x0, w0 = x.copy(), w.copy()
-    y = F.conv_transpose2d(x, w, stride=2)
-    ry = ref_conv_transpose2d(x, w, None, 2)
-    assert np.array_equal(np.isnan(y), np.isnan(ry)) and np.isnan(y).any()
+    y = F.conv_transpose2d(x, w, stride=2, groups=groups)
+    ry = ref_conv_transpose2d(x, w, None, 2, groups=groups)
+    assert np.isnan(y).any()
+    assert_close(y, ry)
+    gy = randn(*y.shape)
+    gy[0, 1, 2, 2] = np.inf
+    gx = F.conv_transpose2d_backward(gy, x0, w0, 2, groups=groups)[0]
+    assert_close(gx, ref_conv_transpose2d_backward(gy, x0, w0, 2, groups=groups)[0])
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_array_equal(w, w0)
 

@@ -1,14 +1,12 @@
 """Recorded resampling ops on Tensors: transposed convolution, interpolation, pixel shuffle and
 padding. Each computes its value at once and records a node whose backward is one kernel call
 (the transposed convolution's are the convolution kernels, see functional._conv_transpose)."""
-import numpy as np
-
+from .. import _kernels
 from ..functional import _conv_transpose as CT
 from ..functional import _pad as P
 from ..functional import _resample as R
 from ..functional._conv import PackedConv
 from ..functional._layout import Blocked
-from .. import _kernels
 from .lazy import blocked_input
 from .ops import as_tensor, output, recording
 from .values import as_blocked, as_plain

@@ -9,10 +9,10 @@ convolution's (input = our output, output = our input).
 """
 import numpy as np
 
+from .. import _kernels
 from ._conv import (PackedConv, _as_bias, conv2d_blocked, conv_backward_data_blocked,
                     conv_backward_weights_blocked, conv_geometry)
-from .. import _kernels
-from ._layout import Blocked, check_blocked, from_blocked, to_blocked
+from ._layout import Blocked, from_blocked, to_blocked
 from ._validate import as_float32, check_alloc, check_shape, int_arg, pair
 
 __all__ = ["conv_transpose2d", "conv_transpose2d_backward", "conv_transpose_geometry",

@@ -2,6 +2,7 @@
 torch.nn's signatures and defaults, on cnncore.functional's interpolation and pixel shuffle."""
 from ..autograd import resample as A
 from ..functional import _resample as R
+from ..functional._validate import int_arg
 from . import _flow
 from .module import Module
 
@@ -79,7 +80,7 @@ class PixelShuffle(_Shuffle):
 
     def __init__(self, upscale_factor):
         super().__init__()
-        self.upscale_factor = self._factor = R.int_arg(upscale_factor, "upscale_factor", 1)
+        self.upscale_factor = self._factor = int_arg(upscale_factor, "upscale_factor", 1)
 
     def extra_repr(self):
         return "upscale_factor=%d" % self.upscale_factor
@@ -92,7 +93,7 @@ class PixelUnshuffle(_Shuffle):
 
     def __init__(self, downscale_factor):
         super().__init__()
-        self.downscale_factor = self._factor = R.int_arg(downscale_factor, "downscale_factor", 1)
+        self.downscale_factor = self._factor = int_arg(downscale_factor, "downscale_factor", 1)
 
     def extra_repr(self):
         return "downscale_factor=%d" % self.downscale_factor
