@@ -32,3 +32,6 @@ from .container import ModuleDict, ModuleList  # noqa: E402
 from .dropout import Dropout2d  # noqa: E402
 
 __all__ += ["Dropout2d", "ModuleDict", "ModuleList", "init", "utils"]
+from .sync_batchnorm import SyncBatchNorm  # noqa: E402
+
+__all__ += ["SyncBatchNorm"]
