@@ -219,3 +219,20 @@ def test_process_group_functions_need_initialization_or_valid_arguments():
         dist.init_process_group("mpi", init_method="tcp://10.0.0.1:23456")
     with pytest.raises(RuntimeError, match="process group has not been initialized"):
         dist.DistributedDataParallel(_net())
+
+
+@pytest.mark.parametrize("kwargs,exc,words", [
+    ({"module": "net"}, TypeError, ["module: expected a cnncore.nn.Module, got str"]),
+    ({"device_ids": [0]}, ValueError, ["device_ids: expected None", "[0]"]),
+    ({"process_group": "world"}, ValueError, ["process_group: expected None"]),
+    ({"dim": 1}, ValueError, ["dim: expected 0", "1"]),
+    ({"bucket_cap_mb": 0}, ValueError, ["bucket_cap_mb: expected a number > 0, got 0"]),
+    ({"bucket_cap_mb": "25"}, ValueError, ["bucket_cap_mb: expected a number > 0"]),
+])
+def test_distributed_data_parallel_bad_arguments(kwargs, exc, words):
+    kwargs = dict(kwargs)
+    module = kwargs.pop("module", None) or _net()
+    with pytest.raises(exc) as info:
+        dist.DistributedDataParallel(module, **kwargs)
+    for w in words:
+        assert w in str(info.value)
