@@ -21,7 +21,7 @@ def _shards(n, replicas, **kw):
 
 
 @pytest.mark.parametrize("n,replicas", [(10, 3), (9, 3), (2, 5), (0, 2), (7, 1)])
-def test_sampler_pads_and_interleaves_as_pytorch(n, replicas):
+def test_sampler_pads_by_repeating_the_start_and_interleaves(n, replicas):
     shards = _shards(n, replicas, shuffle=False)
     per = -(-n // replicas)
     padded = (list(range(n)) * (replicas + 1))[:per * replicas] if n else []
