@@ -22,6 +22,7 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--bucket-cap-mb", type=float, default=None)
+    ap.add_argument("--sync-bn", action="store_true", help="convert the BatchNorms to SyncBatchNorm")
     a = ap.parse_args()
     import cnncore
     from cnncore import distributed as dist
@@ -30,8 +31,10 @@ def main():
     dist.init_process_group()
     rank, world = dist.get_rank(), dist.get_world_size()
     cnncore.manual_seed(0)
-    ddp = dist.DistributedDataParallel(models.get_model(a.model, num_classes=10, in_channels=3),
-                                       bucket_cap_mb=a.bucket_cap_mb)
+    model = models.get_model(a.model, num_classes=10, in_channels=3)
+    if a.sync_bn:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    ddp = dist.DistributedDataParallel(model, bucket_cap_mb=a.bucket_cap_mb)
     opt = optim.SGD(ddp.parameters(), lr=0.01, momentum=0.9)
     crit = nn.CrossEntropyLoss()
     rng = np.random.default_rng(rank)
@@ -49,7 +52,7 @@ def main():
             waits.append(ddp.comm_wait_time)
     step = statistics.median(steps)
     if rank == 0:
-        print(json.dumps({"model": a.model, "ranks": world, "threads_per_rank": cnncore.get_num_threads(),
+        print(json.dumps({"model": a.model, "sync_bn": a.sync_bn, "ranks": world, "threads_per_rank": cnncore.get_num_threads(),
                           "batch_per_rank": a.batch, "isa": cnncore.get_isa(), "step_ms": 1e3 * step,
                           "images_per_s": world * a.batch / step,
                           "comm_wait_ms": 1e3 * statistics.median(waits),

@@ -87,7 +87,7 @@ def test_a_failing_rank_ends_every_rank_with_cnncore_message(mpirun, fault, nran
 
 def test_cli_trains_on_two_ranks_and_resumes_on_three(mpirun, tmp_path):
     ck = str(tmp_path / "run.ckpt")
-    common = ["-m", "cnncore", "train", "--model", "seed_cnn", "--dataset", "digits", "--batch-size", "48",
+    common = ["-m", "cnncore", "train", "--model", "seed_cnn", "--dataset", "digits", "--batch-size", "240",
               "--optimizer", "sgd", "--lr", "0.05", "--distributed", "--sync-bn", "--no-progress",
               "--checkpoint", ck]
     code, out, _ = run(mpirun, 2, common + ["--epochs", "1"], cwd=str(tmp_path))

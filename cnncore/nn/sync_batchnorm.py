@@ -3,6 +3,7 @@ reduced over every rank of the process group, so N ranks with batch B/N compute 
 computes with batch B."""
 import numpy as np
 
+from .. import _kernels
 from ..autograd.ops import output
 from ..autograd.values import as_blocked
 from ..functional._layout import BLOCK, Blocked
@@ -15,11 +16,6 @@ def _per_lane(v, c, blocks):
     out = np.zeros(blocks * BLOCK, np.float32)
     out[:c] = v
     return out.reshape(1, blocks, 1, 1, BLOCK)
-
-
-def _channel_sums(data, c):
-    """Per-channel sums of blocked data (N, C/16, H, W, 16), in float64."""
-    return data.sum(axis=(0, 2, 3), dtype=np.float64).reshape(-1)[:c]
 
 
 class SyncBatchNorm(BatchNorm2d):
@@ -74,46 +70,62 @@ class SyncBatchNorm(BatchNorm2d):
 
 def _sync_batch_norm(bn, x, factor, reduce):
     """The recorded SyncBatchNorm op on a 4-d Tensor x; reduce(float64 vector) -> its sum over
-    the ranks (called once in forward, once in backward, by every rank)."""
+    the ranks (called once in forward, once in backward, by every rank). The batch-norm kernels do
+    the passes over the data: this rank's statistics (training form), the normalization with the
+    global ones (eval form), and in backward the local sums and dy * weight * invstd, to which the
+    global mean terms are then added."""
     xb = as_blocked(x.value)
     data, c = xb.data, xb.channels
     blocks = data.shape[1]
     n, _, h, w = xb.shape
-    local = np.concatenate([[n * h * w], _channel_sums(data, c),
-                            np.einsum("nchwk,nchwk->ck", data, data, dtype=np.float64).reshape(-1)[:c]])
-    total = reduce(local)
+    local = n * h * w
+    if local:
+        _, m, invstd = _kernels.batch_norm_forward(data, c, None, False, None, None, True, 0.0, bn.eps, None, None)
+        m = m.astype(np.float64)
+        var = 1.0 / np.square(invstd.astype(np.float64)) - bn.eps
+    else:
+        m = var = np.zeros(c)
+    total = reduce(np.concatenate([[local], local * m, local * (var + m * m)]))
     count = total[0]
     if count <= 1:
         raise ValueError("Expected more than 1 value per channel when training, got input size %s on "
                          "all ranks together" % (tuple(xb.shape),))
     mean = total[1:1 + c] / count
     var = np.maximum(total[1 + c:] / count - mean * mean, 0.0)
-    invstd = 1.0 / np.sqrt(var + bn.eps)
     if bn.running_mean is not None:
         rm, rv = bn._running(True)
         rm *= np.float32(1.0 - factor)
         rm += (factor * mean).astype(np.float32)
         rv *= np.float32(1.0 - factor)
         rv += (factor * var * count / (count - 1)).astype(np.float32)
-    weight = np.ones(c) if bn.weight is None else bn.weight.data.astype(np.float64)
-    bias = np.zeros(c) if bn.bias is None else bn.bias.data
-    mean_l, invstd_l = _per_lane(mean, c, blocks), _per_lane(invstd, c, blocks)
-    scale_l = _per_lane(weight * invstd, c, blocks)
-    xhat = (data - mean_l) * invstd_l
-    y = Blocked(np.ascontiguousarray(xhat * _per_lane(weight, c, blocks) + _per_lane(bias, c, blocks),
-                                     dtype=np.float32), c)
+    weight = None if bn.weight is None else bn.weight.data
+    bias = None if bn.bias is None else bn.bias.data
+    mean32, var32 = mean.astype(np.float32), var.astype(np.float32)
+    if local:
+        y, save_mean, save_invstd = _kernels.batch_norm_forward(data, c, None, False, weight, bias, False, 0.0,
+                                                               bn.eps, mean32, var32)
+    else:
+        y, save_mean, save_invstd = np.zeros_like(data), mean32, (1.0 / np.sqrt(var + bn.eps)).astype(np.float32)
     params = [p for p in (bn.weight, bn.bias) if p is not None]
 
     def backward(grad, needs):
         dy = as_blocked(grad).data
-        sum_dy = _channel_sums(dy, c)
-        sum_dy_xhat = np.einsum("nchwk,nchwk->ck", dy, xhat, dtype=np.float64).reshape(-1)[:c]
+        if local:
+            dx, _, dw, db = _kernels.batch_norm_backward(dy, data, c, None, False, weight, save_mean, save_invstd,
+                                                         False)  # dx = dy * weight * invstd
+        else:
+            dx, dw, db = np.zeros_like(data), np.zeros(c, np.float32), np.zeros(c, np.float32)
         if bn.weight is not None:
-            bn.weight.accumulate_grad(sum_dy_xhat.astype(np.float32))
-            bn.bias.accumulate_grad(sum_dy.astype(np.float32))
-        glob = reduce(np.concatenate([sum_dy, sum_dy_xhat]))
-        mean_dy, mean_dy_xhat = _per_lane(glob[:c] / count, c, blocks), _per_lane(glob[c:] / count, c, blocks)
-        dx = scale_l * (dy - mean_dy - xhat * mean_dy_xhat)
-        return [Blocked(np.ascontiguousarray(dx, dtype=np.float32), c)]
+            bn.weight.accumulate_grad(dw)
+            bn.bias.accumulate_grad(db)
+        glob = reduce(np.concatenate([db, dw]))  # sum(dy), sum(dy * x_hat) over all ranks
+        istd = save_invstd.astype(np.float64)
+        a = istd if weight is None else weight * istd
+        k1, k2 = a * glob[:c] / count, a * istd * glob[c:] / count
+        # dx = a * (dy - mean(dy) - x_hat * mean(dy * x_hat)) = dx - k1 - (x - mean) * k2
+        t = data * _per_lane(k2, c, blocks)
+        t += _per_lane(k1 - mean32 * k2, c, blocks)
+        dx -= t
+        return [Blocked(dx, c)]
 
-    return output(y, xb.shape, [x], "SyncBatchNorm", backward, params)
+    return output(Blocked(y, c), xb.shape, [x], "SyncBatchNorm", backward, params)

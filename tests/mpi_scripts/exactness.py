@@ -1,7 +1,8 @@
 """Run under mpirun -np N (test_distributed_mpirun.py): N ranks with SyncBatchNorm and batch
 B/N each against one process with batch B (computed on every rank), over the first 3 SGD steps:
 weights and BatchNorm statistics within 1e-5 relative, ranks bit-identical to each other, rank 0's
-weights on every rank after the wrap. Prints "OK rank r" on success; a failed check raises, which
+weights on every rank after the wrap; no_sync keeps gradients local until the next reducing
+backward. Prints "OK rank r" on success; a failed check raises, which
 the distributed fault handler turns into an aborted job."""
 import hashlib
 import os
@@ -101,6 +102,18 @@ def main():
     ddp = dist.DistributedDataParallel(model)
     train(model, ddp, loader(x, y, B // world, world, rank),
           lambda s, m: same_on_all_ranks(m, "plain BN", buffers=False))
+    # no_sync: a local backward (gradients differ across ranks), then a reducing one (identical)
+    grads = lambda: b"".join(p.grad.tobytes() for p in model.parameters())  # noqa: E731
+    crit = nn.CrossEntropyLoss()
+    xs, ys = x[rank::world][:4], y[rank::world][:4]
+    ddp.zero_grad()
+    with ddp.no_sync():
+        crit(ddp(xs), ys).backward()
+    local = communicator().allgather(hashlib.sha256(grads()).hexdigest())
+    crit(ddp(xs[::-1].copy()), ys[::-1].copy()).backward()
+    reduced = communicator().allgather(hashlib.sha256(grads()).hexdigest())
+    if len(set(local)) != world or len(set(reduced)) != 1:
+        raise AssertionError("no_sync: local %s, then reduced %s" % (local, reduced))
     dist.barrier()
     print("OK rank %d" % rank, flush=True)
     dist.destroy_process_group()
