@@ -236,3 +236,29 @@ def test_distributed_data_parallel_bad_arguments(kwargs, exc, words):
         dist.DistributedDataParallel(module, **kwargs)
     for w in words:
         assert w in str(info.value)
+
+
+def _fake_job(monkeypatch, world, fail=None):
+    def init():
+        if fail is not None:
+            raise fail
+
+    monkeypatch.setattr(dist, "init_process_group", init)
+    monkeypatch.setattr(dist, "get_rank", lambda: 0)
+    monkeypatch.setattr(dist, "get_world_size", lambda: world)
+
+
+@pytest.mark.parametrize("world,fail,words", [
+    (3, None, ["--batch-size: expected a multiple of the 3 ranks", "got 64"]),
+    (1, ImportError("No module named 'mpi4py'"), ["--distributed: needs MPI", "cnncore[mpi]", "mpirun"]),
+])
+def test_cli_distributed_usage_errors(monkeypatch, capsys, world, fail, words):
+    from cnncore.__main__ import main
+
+    _fake_job(monkeypatch, world, fail)
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--dataset", "digits", "--batch-size", "64", "--epochs", "1", "--distributed"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    for w in words:
+        assert w in err

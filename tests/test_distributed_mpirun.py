@@ -100,10 +100,3 @@ def test_cli_trains_on_two_ranks_and_resumes_on_three(mpirun, tmp_path):
         state = pickle.load(f)
     assert state["epoch"] == 2 and len(state["history"]) == 2
     assert all(k.startswith("module.") for k in state["model"])
-
-
-def test_cli_rejects_a_global_batch_that_does_not_split(mpirun, tmp_path):
-    code, out, _ = run(mpirun, 3, ["-m", "cnncore", "train", "--dataset", "digits", "--batch-size", "64",
-                                   "--epochs", "1", "--distributed"], cwd=str(tmp_path))
-    assert code != 0
-    assert "--batch-size: expected a multiple of the 3 ranks" in out, out
