@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 import cnncore
-from cnncore import data, nn, optim
+from cnncore import _kernels, data, nn, optim
 from cnncore import distributed as dist
 from cnncore.distributed.process_group import communicator
 
@@ -72,7 +72,7 @@ def main():
     dist.init_process_group()
     rank, world = dist.get_rank(), dist.get_world_size()
     if "OMP_NUM_THREADS" not in os.environ:  # the default: CPUs per rank on this host
-        expected = max(1, min(len(os.sched_getaffinity(0)), (os.cpu_count() or 1) // world))
+        expected = max(1, min(_kernels.cpu_limit(), (os.cpu_count() or 1) // world))
         if cnncore.get_num_threads() != expected:
             raise AssertionError("threads: %d, expected %d" % (cnncore.get_num_threads(), expected))
     rng = np.random.default_rng(7)
