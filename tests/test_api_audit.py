@@ -456,6 +456,11 @@ def _layer_cases():
          ["BatchNorm2d input", "4 channels"]))
     add(("BatchNorm2d.forward-one", lambda: (nn.BatchNorm2d(3), (x4[:1, :, :1, :1],), {}), ValueError,
          ["more than 1 value"]))
+    add(("SyncBatchNorm-0", lambda: (nn.SyncBatchNorm, (0,), {}), ValueError, ["num_features"]))
+    add(("SyncBatchNorm-group", lambda: (nn.SyncBatchNorm, (3,), {"process_group": "world"}), ValueError,
+         ["process_group", "None"]))
+    add(("SyncBatchNorm.forward-channels", lambda: (nn.SyncBatchNorm(4), (x4,), {}), ValueError,
+         ["SyncBatchNorm input", "4 channels"]))
     add(("MaxPool2d.forward-small", lambda: (nn.MaxPool2d(7), (x4,), {}), ValueError, ["input", "(6, 6)"]))
     add(("AvgPool2d.forward-ndim", lambda: (nn.AvgPool2d(2), (x4[0],), {}), ValueError, ["4-d"]))
     add(("Linear.forward-features", lambda: (nn.Linear(5, 2), (randn((2, 4)),), {}), ValueError,
