@@ -162,8 +162,7 @@ class ConvNode(LazyNode):
         xb = blocked_input(self.inputs[0])
         g, packed = self.geom, self.packed
         if packed.depthwise or _shares_blocks(packed) or g.n == 0:
-            y = conv2d_blocked(xb, packed, self.bias, self.conv.stride, self.conv.padding,
-                               self.conv.dilation, self.relu)[0]
+            y = conv2d_blocked(xb, packed, self.bias, g[7:9], g[9:11], g[11:13], self.relu)[0]
         else:
             p, lo, cnt, _ = packed.forward_packing
             y = Blocked(_kernels.conv_forward(g, xb.data, p, lo, cnt, self.bias, self.relu), g.c_out)
