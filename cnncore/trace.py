@@ -136,7 +136,7 @@ class Tracer:
     def module(self, module, args, kwargs):
         path = self._paths.get(id(module))
         convert = _MODULES.get(type(module)) if not self._inside else None
-        self._stack.append(path if path is not None else type(module).__name__)
+        self._stack.append(path or type(module).__name__)  # the model itself: its class name
         try:
             if convert is None:
                 return module.forward(*args, **kwargs)

@@ -125,6 +125,16 @@ def test_untraceable_ops_raise_naming_them():
         trace(Index(), _x(1, 2, 3, 3))
 
 
+@pytest.mark.parametrize("layer, pattern", [
+    (lambda: nn.Conv2d(2, 2, 3, padding=1, padding_mode="reflect"), "padding_mode='reflect'"),
+    (lambda: nn.ConvTranspose2d(2, 2, 2, stride=2), "ConvTranspose2d"),
+    (lambda: nn.Upsample(scale_factor=2), "Upsample"),
+])
+def test_layers_without_a_conversion_raise_naming_them(layer, pattern):
+    with pytest.raises(TraceError, match=pattern):
+        trace(nn.Sequential(layer(), nn.ReLU()), _x(1, 2, 4, 4))
+
+
 def test_bad_arguments():
     with pytest.raises(TypeError, match="model"):
         trace(object(), _x(1, 3, 4, 4))
