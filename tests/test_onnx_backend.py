@@ -16,7 +16,8 @@ from onnx import numpy_helper  # noqa: E402
 from cnncore.onnx import UnsupportedOperatorError, load  # noqa: E402
 
 # the onnx.backend.test.case.node modules of the supported operators (importing one builds its cases)
-OP_MODULES = ["abs", "add", "averagepool", "batch_normalization", "clip", "concat", "constant", "conv", "div",
+OP_MODULES = ["abs", "add", "averagepool", "batch_normalization", "clip", "concat", "constant", "conv",
+              "convtranspose", "div",
               "dropout", "flatten", "gelu", "gemm", "globalaveragepool", "globalmaxpool", "hardsigmoid",
               "hardswish", "identity", "leakyrelu", "logsoftmax", "matmul", "maxpool", "mul", "pad", "pow",
               "reducemean", "reducesum", "relu", "reshape", "sigmoid", "softmax", "squeeze", "sub", "tanh",
@@ -37,6 +38,9 @@ UNSUPPORTED = {
     "test_pow_types_*": "", "test_constant_pad_*axes": "Pad's axes input",
     "test_training_dropout": "random dropout at inference", "test_training_dropout_default": "",
     "test_training_dropout_*mask": "",
+    "test_convtranspose_[13]d": "1-d and 3-d transposed convolution",
+    "test_convtranspose_output_shape": "output_shape / auto_pad SAME (give pads and output_padding)",
+    "test_convtranspose_kernel_shape": "", "test_convtranspose_autopad_same": "",
 }
 
 
@@ -73,7 +77,7 @@ def _frozen(case):
 
 def test_the_selection_covers_the_operators():
     ops = {n.op_type for c in CASES for n in c.model.graph.node}
-    assert not {"Conv", "BatchNormalization", "Relu", "Clip", "MaxPool", "AveragePool", "Gemm", "Concat",
+    assert not {"Conv", "ConvTranspose", "BatchNormalization", "Relu", "Clip", "MaxPool", "AveragePool", "Gemm", "Concat",
             "Softmax", "Reshape", "Pad", "GlobalAveragePool", "HardSwish", "ReduceMean"} - ops
     assert len(CASES) > 150
 

@@ -176,16 +176,23 @@ def _single_node_model(op, inputs=(), attrs=None, opset=17, shape=(1, 2, 4, 4)):
 
 
 @pytest.mark.parametrize("op, inputs, attrs, pattern", [
-    ("ConvTranspose", [("w", np.ones((2, 2, 3, 3), np.float32))], {}, "no transposed convolution layer yet"),
-    ("Resize", [("", None), ("scales", np.array([1, 1, 2, 2], np.float32))], {}, "no resize/upsample layer yet"),
+    ("Resize", [("", None), ("scales", np.array([1, 1, 2, 2], np.float32))], {}, "Resize is not supported yet"),
     ("LRN", [], {"size": 3}, "LRN is not supported"),
-    ("Pad", [], {"mode": "reflect", "pads": [0, 0, 1, 1, 0, 0, 1, 1]}, "reflect"),
+    ("Pad", [], {"mode": "reflect", "pads": [1, 0, 1, 1, 0, 0, 1, 1]}, "beyond the last two axes"),
 ])
 def test_unsupported_operators_raise_at_load_naming_node_and_op(op, inputs, attrs, pattern):
     model = _single_node_model(op, inputs, attrs, opset=10 if op == "Pad" else 17)
     with pytest.raises(UnsupportedOperatorError, match="the_node") as info:
         load(model)
     assert op in str(info.value) and pattern in str(info.value)
+
+
+@pytest.mark.parametrize("mode, np_mode", [("reflect", "reflect"), ("edge", "edge"), ("wrap", "wrap")])
+def test_pad_modes_on_the_spatial_axes(mode, np_mode):
+    pads = [0, 0, 1, 2, 0, 0, 2, 1]
+    x = _x(2, 2, 4, 4)
+    got = load(_single_node_model("Pad", [], {"mode": mode, "pads": pads}, opset=10))(x).numpy()
+    np.testing.assert_array_equal(got, np.pad(x, [(0, 0), (0, 0), (1, 2), (2, 1)], mode=np_mode))
 
 
 def test_load_arguments(tmp_path):

@@ -209,6 +209,22 @@ class _Converter:
         a.update(kernel_shape=kernel, group=int(attrs.get("group", 1)))
         self.emit(node, "Conv", [i for i in node.input if i], a)
 
+    def _ConvTranspose(self, node, attrs):
+        w = self.const(node.input[1], node, "the weight")
+        kernel = list(attrs.get("kernel_shape", w.shape[2:]))
+        if "output_shape" in attrs or attrs.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+            raise UnsupportedOperatorError("node %r (ConvTranspose): output_shape / auto_pad SAME are not supported "
+                                           "(give pads and output_padding)" % node.name)
+        n = len(kernel)
+        pads = [0] * (2 * n) if attrs.get("auto_pad") == "VALID" else list(attrs.get("pads", [0] * (2 * n)))
+        if n != 2:
+            raise UnsupportedOperatorError("node %r (ConvTranspose): %d-d; cnncore runs 2-d (NCHW) only"
+                                           % (node.name, n))
+        a = {"kernel_shape": kernel, "strides": list(attrs.get("strides", [1, 1])), "pads": pads,
+             "dilations": list(attrs.get("dilations", [1, 1])), "group": int(attrs.get("group", 1)),
+             "output_padding": list(attrs.get("output_padding", [0, 0]))}
+        self.emit(node, "ConvTranspose", [i for i in node.input if i], a)
+
     def _pool(self, node, attrs, op):
         kernel = list(attrs["kernel_shape"])
         a = self._pads(node, attrs, kernel)

@@ -13,10 +13,10 @@ import numpy as np
 from .. import functional as F
 from ..autograd import Function
 from ..autograd.ops import as_tensor, cat
-from ..nn import BatchNorm2d, Conv2d, Linear, Module
+from ..nn import BatchNorm2d, Conv2d, ConvTranspose2d, Linear, Module
 
 # op -> the weight inputs that become a layer's parameters (by position) and the layer's keys
-_LAYER_KEYS = {"Conv": ("weight", "bias"), "Gemm": ("weight", "bias"), "MatMul": ("weight",),
+_LAYER_KEYS = {"Conv": ("weight", "bias"), "ConvTranspose": ("weight", "bias"), "Gemm": ("weight", "bias"), "MatMul": ("weight",),
                "BatchNormalization": ("weight", "bias", "running_mean", "running_var")}
 
 
@@ -180,6 +180,26 @@ class GraphModule(Module):
         if pre is None:
             return lambda x: conv(x)
         return lambda x: conv(_pad(x, pre))
+
+    def _op_ConvTranspose(self, node):
+        a = node.attrs
+        w = self._param(node, 1)
+        bias = self._param(node, 2) if len(node.inputs) > 2 else None
+        t, l, b, r = a.get("pads", [0, 0, 0, 0])
+        if (t, l) != (b, r):
+            raise self._unsupported(node, " with asymmetric pads")
+        group = int(a.get("group", 1))
+        try:
+            conv = ConvTranspose2d(w.shape[0], w.shape[1] * group, tuple(w.shape[2:]), tuple(a.get("strides", (1, 1))),
+                                   (t, l), tuple(a.get("output_padding", (0, 0))), group, bias is not None,
+                                   tuple(a.get("dilations", (1, 1))))
+        except (TypeError, ValueError) as exc:
+            raise self._unsupported(node, " with these attributes (%s)" % exc)
+        conv.weight.data = w
+        if bias is not None:
+            conv.bias.data = bias
+        self._place(node, conv, node.inputs[1:])
+        return lambda x: conv(x)
 
     def _op_BatchNormalization(self, node):
         scale, b, mean, var = (self._param(node, k) for k in range(1, 5))
@@ -356,10 +376,14 @@ class GraphModule(Module):
 
     def _op_Pad(self, node):
         a = node.attrs
-        if a.get("mode", "constant") != "constant":
-            raise self._unsupported(node, " with mode=%r yet: %s" % (a["mode"], _LATER["Pad"]))
-        pads, value = list(a["pads"]), float(a.get("value", 0.0))
-        return lambda x: _pad(as_tensor(x), pads, value)
+        pads, value, mode = list(a["pads"]), float(a.get("value", 0.0)), a.get("mode", "constant")
+        if mode == "constant":
+            return lambda x: _pad(as_tensor(x), pads, value)
+        torch_mode = {"reflect": "reflect", "edge": "replicate", "wrap": "circular"}.get(mode)
+        if torch_mode is None or len(pads) != 8 or any(pads[k] for k in (0, 1, 4, 5)):
+            raise self._unsupported(node, " with mode=%r beyond the last two axes of a 4-d input" % mode)
+        t, l, b, r = pads[2], pads[3], pads[6], pads[7]
+        return lambda x: F.pad(x, (l, r, t, b), torch_mode)
 
     # ------------------------------------------------------------------ running
     def forward(self, *inputs):
@@ -384,6 +408,4 @@ class GraphModule(Module):
 _FIRST_ONLY = set(_LAYER_KEYS) | {"Pow", "Reshape", "Expand", "Pad", "ReduceMean", "ReduceSum", "Clip", "Identity"}
 
 # ops of the ONNX import list whose cnncore layers come with another change
-_LATER = {"ConvTranspose": "cnncore has no transposed convolution layer yet",
-          "Resize": "cnncore has no resize/upsample layer yet",
-          "Pad": "cnncore has only constant padding for now (reflect padding comes with its layer)"}
+_LATER = {"Resize": "the mapping onto cnncore's interpolate is not written yet"}
