@@ -4,7 +4,7 @@ import numpy as np
 
 from .ops import Op, consumers
 
-ACT_PRODUCERS = ("conv2d", "add", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d")
+ACT_PRODUCERS = ("conv2d", "linear", "add", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d")
 
 
 def _then(first, second):
@@ -57,7 +57,7 @@ def fold_batch_norm(ops, outputs):
 
 
 def fuse_activations(ops, outputs):
-    """relu / relu6 whose input is the sole output of a conv, add or pooling runs as that op's
+    """relu / relu6 whose input is the sole output of a conv, linear, add or pooling runs as that op's
     epilogue."""
     for act in [op for op in ops if op.kind in ("relu", "relu6")]:
         producer = _sole_producer(ops, act, ACT_PRODUCERS, outputs)

@@ -27,9 +27,9 @@ class ShapePlan:
         self._layout(lowered)
         self._program = _kernels.PlanProgram()
         self.segments = []
-        for step in self.steps:
+        for i, step in enumerate(self.steps):
             if isinstance(step, CStep):
-                index = self._program.add(step.kind, act=step.act, **self._refs(step), **step.args)
+                index = self._program.add(step.kind, act=step.act, **self._refs(step, i), **step.args)
                 if self.segments and self.segments[-1][0] == "c":
                     self.segments[-1] = ("c", self.segments[-1][1], index + 1)
                 else:
@@ -78,11 +78,11 @@ class ShapePlan:
             return (OUTPUT, 0)
         return (ARENA, self.where[("value", v)])
 
-    def _refs(self, step):
+    def _refs(self, step, i):
         refs = {"y": self._ref(step.output)}
         for name, v in zip(("x", "x2"), step.inputs):
             refs[name] = self._ref(v)
-        refs["scratch"] = (ARENA, self.where.get(("scratch", self.steps.index(step)), 0))
+        refs["scratch"] = (ARENA, self.where.get(("scratch", i), 0))
         return refs
 
     def _view(self, v, arena, x, out):
