@@ -14,7 +14,8 @@ output back. Plans are cached by input shape.
 
 Weights: the plan reads the parameters and buffers when it is built. It rebuilds itself when a
 Parameter's version changed (an optimizer step, `p.data = ...`); buffers changed in place
-(running statistics) are not detected: call cnncore.compile again after changing them.
+(running statistics) and modules added after compile() are not detected: call cnncore.compile
+again after such changes.
 
 Threads: one compiled model may be called from several threads at once. Each call takes an arena
 of its own from the plan's pool (allocating one only when all are in use); building a plan for a
@@ -41,19 +42,24 @@ class CompiledModule:
         if not isinstance(model, Module):
             raise TypeError("model: expected a cnncore.nn.Module, got %s" % type(model).__name__)
         self.model = model
+        # read on every call (a few microseconds): the modules' modes and the parameters' versions
+        self._modules = list(model.named_modules())
+        self._params = list(model.parameters())
         self._check_eval()
         self._plans, self._lock = {}, threading.Lock()
         self._versions = self._param_versions()
 
     def _check_eval(self):
-        training = [name or type(self.model).__name__ for name, m in self.model.named_modules() if m.training]
+        if not any(m.training for _, m in self._modules):
+            return
+        training = [name or type(self.model).__name__ for name, m in self._modules if m.training]
         if training:
             raise RuntimeError("compile: the model is in training mode (%s%s); compiled plans are for "
                                "inference: call model.eval() first" % (", ".join(training[:3]),
                                                                        ", ..." if len(training) > 3 else ""))
 
     def _param_versions(self):
-        return tuple(p.version for p in self.model.parameters())
+        return [p.version for p in self._params]
 
     def plan(self, shape):
         """The ShapePlan for an input shape (built and cached on first use)."""
