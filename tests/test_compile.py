@@ -228,3 +228,27 @@ def test_plan_program_rejects_a_bad_range():
     arena = np.empty(max(plan.arena_size, 1), np.float32)
     with pytest.raises(ValueError, match="first, last"):
         plan._program.run(0, len(plan.steps) + 5, arena, np.zeros(3 * 16 * 16, np.float32), np.zeros(10, np.float32))
+
+
+def test_bench_rows_run():
+    from cnncore.bench import compiled as bench_compiled
+    from cnncore.bench.suite import select
+
+    assert {s.model for s in select(ops=["compiled"])} == {"seed_cnn", "resnet18", "mobilenet_v2"}
+    spec = bench_compiled.CompiledSpec("seed_cnn 3x16x16", "seed_cnn", 1, (3, 16, 16))
+    rows = spec.build(1, with_numpy=False)
+    assert [r.pass_ for r in rows] == ["eager", "compiled"] and all(r.torch is None for r in rows)
+    assert_close(rows[1].cnncore(), rows[0].cnncore(), rtol=1e-4, atol=1e-5)
+
+
+def test_bench_rows_with_torch_and_onnxruntime():
+    torch = pytest.importorskip("torch")
+    from cnncore.bench import compiled as bench_compiled
+
+    spec = bench_compiled.CompiledSpec("resnet20 3x16x16", "resnet20", 1, (3, 16, 16))
+    rows = spec.build(1, with_numpy=False, torch=torch)
+    y = rows[1].cnncore()
+    assert_close(rows[1].torch().numpy(), y, rtol=1e-4, atol=1e-5)
+    if len(rows) == 3:  # onnxruntime and onnx installed
+        assert rows[2].pass_ == "ort" and rows[2].torch is None
+        assert_close(rows[2].cnncore()[0], y, rtol=1e-4, atol=1e-5)

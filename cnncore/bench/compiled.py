@@ -4,6 +4,7 @@ mode) when PyTorch is installed, and ONNX Runtime ("ort") when onnxruntime is in
 model exported from its PyTorch twin with torch.onnx (opset 17), run by an InferenceSession with
 as many intra-op threads as cnncore uses, timed in a row of its own (never interleaved)."""
 import io
+import warnings
 
 import numpy as np
 
@@ -24,8 +25,10 @@ def onnxruntime_session(torch, tm, x):
     except ImportError:
         return None
     buf = io.BytesIO()
-    torch.onnx.export(tm, (torch.from_numpy(x),), buf, opset_version=OPSET, dynamo=False,
-                      input_names=["input"], output_names=["output"])
+    with warnings.catch_warnings():  # the TorchScript exporter is deprecated; it needs no onnxscript
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(tm, (torch.from_numpy(x),), buf, opset_version=OPSET, dynamo=False,
+                          input_names=["input"], output_names=["output"])
     options = ort.SessionOptions()
     options.intra_op_num_threads = get_num_threads()
     options.inter_op_num_threads = 1
