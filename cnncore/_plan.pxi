@@ -12,6 +12,7 @@ cdef extern from "cnn_plan.h":
         int32_t kind, act
         cnn_plan_ref x, x2, y, scratch
         int64_t n, c, hw, count
+        int64_t x2_hw, blocks_out, block_offset
         cnn_conv_desc conv
         const float* packed
         const int32_t* icb_lo
@@ -63,7 +64,8 @@ cdef class PlanProgram:
 
     def add(self, int kind, int act=0, x=(0, 0), x2=(0, 0), y=(0, 0), scratch=(0, 0),
             int64_t n=0, int64_t c=0, int64_t hw=0, int64_t count=0, conv=None, packing=None,
-            bias=None, pool=None, bint count_include_pad=True, int64_t divisor_override=0):
+            bias=None, pool=None, bint count_include_pad=True, int64_t divisor_override=0,
+            int64_t x2_hw=0, int64_t blocks_out=0, int64_t block_offset=0):
         """Append one descriptor. packing: a conv packing (packed, icb_lo, nicb, nicb_max) or a
         depthwise packing (an array); conv: a ConvGeometry; pool: a PoolGeometry. Returns its
         index."""
@@ -79,6 +81,7 @@ cdef class PlanProgram:
         op.kind, op.act = kind, act
         op.x, op.x2, op.y, op.scratch = _plan_ref(x), _plan_ref(x2), _plan_ref(y), _plan_ref(scratch)
         op.n, op.c, op.hw, op.count = n, c, hw, count
+        op.x2_hw, op.blocks_out, op.block_offset = x2_hw, blocks_out, block_offset
         if conv is not None:
             op.conv = _conv_desc(conv)
         if isinstance(packing, tuple):

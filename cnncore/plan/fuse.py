@@ -2,9 +2,9 @@
 norm folded into the convolution before it, activations fused into their producer."""
 import numpy as np
 
-from .ops import Op, consumers
+from .ops import ACTIVATIONS, Op, consumers
 
-ACT_PRODUCERS = ("conv2d", "linear", "add", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d")
+ACT_PRODUCERS = ("conv2d", "linear", "add", "mul", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d")
 
 
 def _then(first, second):
@@ -57,9 +57,9 @@ def fold_batch_norm(ops, outputs):
 
 
 def fuse_activations(ops, outputs):
-    """relu / relu6 whose input is the sole output of a conv, linear, add or pooling runs as that op's
-    epilogue."""
-    for act in [op for op in ops if op.kind in ("relu", "relu6")]:
+    """An activation whose input is the sole output of a conv, linear, add, mul or pooling runs as
+    that op's epilogue."""
+    for act in [op for op in ops if op.kind in ACTIVATIONS]:
         producer = _sole_producer(ops, act, ACT_PRODUCERS, outputs)
         if producer is None or producer.attrs.get("act"):
             continue

@@ -25,9 +25,6 @@ class Lowered(NamedTuple):
     output: int
 
 
-_ACTS = {None: S.ACT_NONE, "relu": S.ACT_RELU, "relu6": S.ACT_RELU6}
-
-
 def _blockable(shape):
     return len(shape) in (2, 4) and all(s > 0 for s in shape)
 
@@ -76,7 +73,7 @@ class _Lowering:
             if lowered is _ALIAS:
                 return
             if lowered is not None:
-                self.steps.append(lowered)
+                self.steps += lowered if isinstance(lowered, list) else [lowered]
                 return
         self.python(op)
 
@@ -107,11 +104,9 @@ class _Lowering:
         packed = PackedConv(np.ascontiguousarray(weight, np.float32), g.groups)
         if g.groups > 1 and not packed.depthwise and (g.c_in // g.groups) % 16:
             return None  # grouped, blocks shared between groups: the eager path handles NaN there
-        y = self.out(op)
         bias = None if bias is None else np.ascontiguousarray(bias, np.float32)
-        act = _ACTS[op.attrs.get("act")]
-        return CStep(op.name, S.DWCONV if packed.depthwise else S.CONV, [x], y, act=act, conv=g,
-                     packing=packed.forward_packing, bias=bias, count=self.values[y].size)
+        return self._step(op, S.DWCONV if packed.depthwise else S.CONV, [x], conv=g,
+                          packing=packed.forward_packing, bias=bias)
 
     def _linear(self, op):
         src = op.inputs[0]
@@ -142,22 +137,50 @@ class _Lowering:
     def _add(self, op):
         if len(op.inputs) != 2 or self.shapes[op.inputs[0]] != self.shapes[op.inputs[1]]:
             return None
-        y = self.out(op)
-        return CStep(op.name, S.ADD, [self._blocked_in(op, 0), self._blocked_in(op, 1)], y,
-                     act=_ACTS[op.attrs.get("act")], count=self.values[y].size)
+        return self._step(op, S.ADD, [self._blocked_in(op, 0), self._blocked_in(op, 1)])
 
-    def _relu(self, op):
-        y = self.out(op)
-        return CStep(op.name, S.ACT, [self._blocked_in(op)], y, act=S.ACT_RELU, count=self.values[y].size)
+    def _mul(self, op):
+        """x * y of one shape, or x * s with s (N, C, 1, 1) (squeeze-excitation's scale), either
+        order."""
+        shapes = [self.shapes[v] for v in op.inputs]
+        if len(shapes) != 2 or len(shapes[0]) != 4:
+            return None
+        order = [0, 1] if shapes[0] == self.shapes[op.output] else [1, 0]
+        full, other = shapes[order[0]], shapes[order[1]]
+        if full != self.shapes[op.output] or other not in (full, full[:2] + (1, 1)):
+            return None
+        return self._step(op, S.MUL, [self._blocked_in(op, i) for i in order], x2_hw=other[2] * other[3])
 
-    def _relu6(self, op):
+    def _concat(self, op):
+        """Channel concatenation of 4-d values as block copies: every input but the last must have
+        a multiple of 16 channels. Returns the steps (one per input) as a list."""
+        shapes = [self.shapes[v] for v in op.inputs]
+        if any(len(s) != 4 for s in shapes) or any(s[1] % 16 for s in shapes[:-1]):
+            return None
         y = self.out(op)
-        return CStep(op.name, S.ACT, [self._blocked_in(op)], y, act=S.ACT_RELU6, count=self.values[y].size)
+        n, c, h, w = self.shapes[op.output]
+        steps, offset = [], 0
+        for v, shape in zip(op.inputs, shapes):
+            steps.append(CStep(op.name, S.COPY_BLOCKS, [self.where[v]], y, n=n, c=shape[1], hw=h * w,
+                               blocks_out=-(-c // 16), block_offset=offset))
+            offset += shape[1] // 16
+        return steps
+
+    def _activation(self, op):
+        return self._step(dict_op(op, act=op.kind), S.ACT, [self._blocked_in(op)])
+
+    _relu = _relu6 = _sigmoid = _silu = _hardswish = _activation
+
+    def _step(self, op, kind, inputs, **args):
+        """A CStep writing op's output, with op's activation (attrs["act"]) as its epilogue."""
+        y = self.out(op)
+        n, c, h, w = blocked_dims(self.values[y].shape)
+        fields = dict(n=n, c=c, hw=h * w, count=self.values[y].size)
+        fields.update(args)
+        return CStep(op.name, kind, inputs, y, act=S.ACTS[op.attrs.get("act")], **fields)
 
     def _pool(self, op, kind, g, scratch=0, **args):
-        y = self.out(op)
-        return CStep(op.name, kind, [self._blocked_in(op)], y, act=_ACTS[op.attrs.get("act")],
-                     scratch=scratch, pool=g, count=self.values[y].size, **args)
+        return self._step(op, kind, [self._blocked_in(op)], scratch=scratch, pool=g, **args)
 
     def _max_pool2d(self, op):
         a = op.attrs
@@ -185,6 +208,10 @@ class _Lowering:
 
     def _batch_norm(self, op):
         return None  # an eval batch norm not after a conv: the Python fallback
+
+
+def dict_op(op, **attrs):
+    return op._replace(attrs=dict(op.attrs, **attrs))
 
 
 _ALIAS = object()  # an op lowered to no step: its output is its input's storage

@@ -4,8 +4,9 @@ kind is one of the ops with a C executor entry (KINDS) or "python" (any other op
 a callable on row-major arrays). Values are ints; shapes[v] is the logical shape of value v."""
 from typing import Any, Dict, List, NamedTuple
 
-KINDS = ("conv2d", "batch_norm", "relu", "relu6", "add", "max_pool2d", "avg_pool2d",
-         "adaptive_avg_pool2d", "flatten", "linear", "identity", "python")
+ACTIVATIONS = ("relu", "relu6", "sigmoid", "silu", "hardswish")
+KINDS = ("conv2d", "batch_norm", "add", "mul", "concat", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+         "flatten", "linear", "identity", "python") + ACTIVATIONS
 
 
 class Op(NamedTuple):

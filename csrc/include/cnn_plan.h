@@ -25,16 +25,23 @@ enum {
     CNN_PLAN_MAXPOOL,          /* y = max_pool(x), argmax into scratch */
     CNN_PLAN_AVGPOOL,          /* y = avg_pool(x) */
     CNN_PLAN_ADAPTIVE_AVGPOOL, /* y = adaptive_avg_pool(x) */
+    CNN_PLAN_MUL,              /* y (n, c, hw) = x * x2, x2 (n, c, x2_hw): x2_hw = hw or 1 (a per-channel scale) */
+    CNN_PLAN_COPY_BLOCKS,      /* y's channel blocks [block_offset, +ceil(c/16)) of blocks_out = x (a concat) */
     CNN_PLAN_KINDS
 };
 
-/* Activation applied after an op: none, ReLU, ReLU6. A conv's ReLU runs inside its kernel. */
-enum { CNN_PLAN_ACT_NONE = 0, CNN_PLAN_ACT_RELU = 1, CNN_PLAN_ACT_RELU6 = 2 };
+/* Activation applied to an op's output: a conv's ReLU runs inside its kernel, the others in place
+ * afterwards (count floats; sigmoid, which maps 0 to 1/2, also needs n, c, hw to keep the padded
+ * lanes zero). */
+enum { CNN_PLAN_ACT_NONE = 0, CNN_PLAN_ACT_RELU, CNN_PLAN_ACT_RELU6, CNN_PLAN_ACT_SIGMOID, CNN_PLAN_ACT_SILU,
+       CNN_PLAN_ACT_HARDSWISH };
 
 typedef struct {
     int32_t kind, act;
     cnn_plan_ref x, x2, y, scratch;
     int64_t n, c, hw, count;           /* reorders (n, c, hw); elementwise ops (count) */
+    int64_t x2_hw;                     /* MUL */
+    int64_t blocks_out, block_offset;  /* COPY_BLOCKS */
     cnn_conv_desc conv;                /* CONV, DWCONV */
     const float* packed;
     const int32_t* icb_lo;
