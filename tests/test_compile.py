@@ -267,3 +267,23 @@ def test_bench_rows_with_torch_and_onnxruntime():
     if len(rows) == 3:  # onnxruntime and onnx installed
         assert rows[2].pass_ == "ort" and rows[2].torch is None
         assert_close(rows[2].cnncore()[0], y, rtol=1e-4, atol=1e-5)
+
+
+def test_a_two_dimensional_input_runs_in_c():
+    model = nn.Sequential(nn.Linear(37, 50), nn.ReLU(), nn.Dropout(0.3), nn.Linear(50, 3)).eval()
+    fast = cnncore.compile(model)
+    x = randn((5, 37))
+    assert_close(fast(x), _eager(model, x), rtol=1e-4, atol=1e-5)
+    plan = fast.plan(x.shape)
+    assert plan.c_calls == 1 and plan.python_steps == []
+
+
+def test_fused_ops_without_a_c_entry_fall_back_to_python_with_their_fusions():
+    # a grouped convolution whose groups share 16-channel blocks has no C entry in plans: its
+    # Python step must still apply the batch norm folded into it and the ReLU fused after it
+    model = _randomize_batch_norms(nn.Sequential(
+        nn.Conv2d(6, 20, 3, padding=1, groups=2), nn.BatchNorm2d(20), nn.ReLU(), nn.Conv2d(20, 4, 1)), (6, 9, 9))
+    fast = cnncore.compile(model)
+    x = randn((2, 6, 9, 9))
+    assert_close(fast(x), _eager(model, x), rtol=1e-4, atol=1e-5)
+    assert fast.plan(x.shape).python_steps == ["0+1+2"]
