@@ -53,6 +53,7 @@ _C_OPS = {
     "Silu": lambda a, p: ("silu", {}, []),
     "HardSwish": lambda a, p: ("hardswish", {}, []),
     "Mul": lambda a, p: ("mul", {}, []) if not p else None,
+    "Expand": lambda a, p: ("expand", {}, []),
     "Concat": lambda a, p: ("concat", {}, []) if a.get("axis") == 1 and not p else None,
     "Clip": _clip,
     "Add": lambda a, p: ("add", {}, []) if not p else None,

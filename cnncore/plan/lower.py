@@ -166,6 +166,13 @@ class _Lowering:
             offset += shape[1] // 16
         return steps
 
+    def _expand(self, op):
+        """(N, C, 1, 1) -> (N, C, H, W), the value at every pixel."""
+        x, y = self.shapes[op.inputs[0]], self.shapes[op.output]
+        if len(x) != 4 or x[2:] != (1, 1) or y[:2] != x[:2]:
+            return None
+        return self._step(op, S.BROADCAST, [self._blocked_in(op)])
+
     def _activation(self, op):
         return self._step(dict_op(op, act=op.kind), S.ACT, [self._blocked_in(op)])
 

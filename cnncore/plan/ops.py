@@ -5,7 +5,7 @@ a callable on row-major arrays). Values are ints; shapes[v] is the logical shape
 from typing import Any, Dict, List, NamedTuple
 
 ACTIVATIONS = ("relu", "relu6", "sigmoid", "silu", "hardswish")
-KINDS = ("conv2d", "batch_norm", "add", "mul", "concat", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+KINDS = ("conv2d", "batch_norm", "add", "mul", "concat", "expand", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
          "flatten", "linear", "identity", "python") + ACTIVATIONS
 
 

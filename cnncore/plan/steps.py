@@ -6,7 +6,8 @@ from .. import _kernels
 
 # operand places and op kinds, as csrc/include/cnn_plan.h numbers them
 ARENA, INPUT, OUTPUT = 0, 1, 2
-(TO_BLOCKED, TO_PLAIN, CONV, DWCONV, ADD, ACT, MAXPOOL, AVGPOOL, ADAPTIVE_AVGPOOL, MUL, COPY_BLOCKS) = range(11)
+(TO_BLOCKED, TO_PLAIN, CONV, DWCONV, ADD, ACT, MAXPOOL, AVGPOOL, ADAPTIVE_AVGPOOL, MUL, COPY_BLOCKS,
+ BROADCAST) = range(12)
 ACT_NONE, ACT_RELU, ACT_RELU6, ACT_SIGMOID, ACT_SILU, ACT_HARDSWISH = range(6)
 # the planner's activation kinds (ops.py) and their codes
 ACTS = {None: ACT_NONE, "relu": ACT_RELU, "relu6": ACT_RELU6, "sigmoid": ACT_SIGMOID, "silu": ACT_SILU,

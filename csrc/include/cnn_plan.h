@@ -27,6 +27,7 @@ enum {
     CNN_PLAN_ADAPTIVE_AVGPOOL, /* y = adaptive_avg_pool(x) */
     CNN_PLAN_MUL,              /* y (n, c, hw) = x * x2, x2 (n, c, x2_hw): x2_hw = hw or 1 (a per-channel scale) */
     CNN_PLAN_COPY_BLOCKS,      /* y's channel blocks [block_offset, +ceil(c/16)) of blocks_out = x (a concat) */
+    CNN_PLAN_BROADCAST,        /* y (n, c, hw) = x (n, c, 1) at every pixel (Expand of a 1x1 map) */
     CNN_PLAN_KINDS
 };
 

@@ -71,6 +71,13 @@ static void multiply(const cnn_plan_op* op, const float* x, const float* x2, flo
     }
 }
 
+/* y (n, cb, hw, 16) = x (n, cb, 1, 16) at every pixel. */
+static void broadcast(const cnn_plan_op* op, const float* x, float* y) {
+    const int64_t planes = op->n * cnn_blocks(op->c);
+    for (int64_t q = 0; q < planes; q++)
+        for (int64_t p = 0; p < op->hw; p++) memcpy(y + (q * op->hw + p) * CNN_BLOCK, x + q * CNN_BLOCK, sizeof(float) * CNN_BLOCK);
+}
+
 /* y[i][block_offset + b] = x[i][b] for every image i and block b of x. */
 static void copy_blocks(const cnn_plan_op* op, const float* x, float* y) {
     const int64_t cb = cnn_blocks(op->c), plane = op->hw * CNN_BLOCK;
@@ -126,6 +133,9 @@ static int run_op(const cnn_plan_op* op, float* arena, const float* input, float
         return CNN_OK;
     case CNN_PLAN_COPY_BLOCKS:
         copy_blocks(op, x, y);
+        return CNN_OK;
+    case CNN_PLAN_BROADCAST:
+        broadcast(op, x, y);
         return CNN_OK;
     default:
         return CNN_EINVAL;
