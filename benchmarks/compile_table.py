@@ -2,7 +2,7 @@
 compiled on the tutorial CNN (batch 1 and 64, 3x32x32), ResNet-18 and MobileNetV2 (batch 1,
 3x224x224), in one process on cnncore's thread count.
 
-    python benchmarks/compile_table.py [--rounds 7] [--calls 10] [--cases seed_cnn,resnet18]
+    python benchmarks/compile_table.py [--rounds 7] [--calls 10] [--cases seed_cnn,resnet18] [--threads 1]
 
 PyTorch, cnncore eager and cnncore compiled are interleaved by blocks (A B C A B C ..., `rounds`
 rounds of `calls` calls each, each block started once the previous one's threads went quiet); ONNX Runtime (when onnxruntime and onnx are installed; the model exported from
@@ -41,9 +41,12 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--calls", type=int, default=10)
     ap.add_argument("--cases", default="", help="comma-separated model names (default: all)")
+    ap.add_argument("--threads", type=int, default=0, help="threads for all three libraries (default: cnncore's)")
     args = ap.parse_args()
     import torch
 
+    if args.threads:
+        cnncore.set_num_threads(args.threads)
     torch.set_num_threads(cnncore.get_num_threads())
     wanted = [c for c in args.cases.split(",") if c]
     print("cnncore %s, isa %s, %d threads; torch %s" % (cnncore.__version__, cnncore.get_isa(),
