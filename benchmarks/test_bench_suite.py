@@ -47,8 +47,10 @@ def test_case(benchmark, case, quick, torch_module):
     if impl == "torch" and torch_module is None:
         pytest.skip("PyTorch is not installed")
     batch = (2 if spec.group == "models" else 1) if quick else spec.batch
-    row = _rows(i, batch, torch_module)[ps]
-    fn = row.cnncore if impl == "cnncore" else row.torch
+    row = _rows(i, batch, torch_module).get(ps)
+    fn = None if row is None else row.cnncore if impl == "cnncore" else row.torch
+    if fn is None:  # ONNX Runtime's row: only with onnxruntime installed, and no PyTorch column
+        pytest.skip("%s: no %s callable for pass %s" % (spec.name, impl, ps))
     benchmark.group = "%s %s: %s b%d" % (spec.group, ps, spec.name, batch)
     benchmark.extra_info.update({"case": spec.name, "pass": ps, "batch": batch, "impl": impl,
                                  "isa": cnncore.get_isa(), "threads": cnncore.get_num_threads(),

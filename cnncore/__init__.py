@@ -30,9 +30,10 @@ from . import nn  # noqa: E402
 from . import optim  # noqa: E402
 from . import data, models, train  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from .plan import compile  # noqa: E402,A001
 
 __all__ = [
-    "Tensor", "available_isas", "cat", "config", "data", "enable_grad", "functional", "get_isa",
+    "Tensor", "available_isas", "cat", "compile", "config", "data", "enable_grad", "functional", "get_isa",
     "get_num_threads", "is_grad_enabled", "manual_seed", "models", "nn", "no_grad", "optim",
     "release_buffers", "set_grad_enabled", "set_isa", "set_num_threads", "show_config", "stack", "train", "__version__",
     "save", "load",

@@ -31,8 +31,8 @@ from .baselines import (numpy_bn_relu, numpy_bn_relu_backward, numpy_conv2d, num
                         numpy_max_pool2d_backward)
 
 F32 = 4
-PASSES = ("fwd", "bwd_data", "bwd_weights", "bwd", "train", "infer")
-OPS = ("conv", "depthwise", "pool", "bn_relu", "linear", "models")
+PASSES = ("fwd", "bwd_data", "bwd_weights", "bwd", "train", "infer", "eager", "compiled", "ort")
+OPS = ("conv", "depthwise", "pool", "bn_relu", "linear", "models", "compiled")
 
 
 class Row:
@@ -427,6 +427,11 @@ SUITE = [
     ModelSpec("resnet20", "resnet20", "train", 64),
     ModelSpec("resnet20", "resnet20", "infer", 64),
 ]
+
+
+from .compiled import CASES as _COMPILED  # noqa: E402  (it builds on this module's Spec and Row)
+
+SUITE += _COMPILED
 
 
 def select(ops=None, cases=None, suite=None):

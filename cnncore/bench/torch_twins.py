@@ -7,6 +7,8 @@ built inside functions.
 """
 import numpy as np
 
+from .. import models
+
 
 def _nn():
     import torch.nn as nn
@@ -67,38 +69,98 @@ def _basic_block():
     return BasicBlock
 
 
-def resnet20(num_classes=10, in_channels=3):
-    """cnncore.models.resnet20: 3x3 stem (16), 3 stages of 3 BasicBlocks (16, 32, 64 planes),
-    global average pool, Linear(64, num_classes)."""
+def _resnet(widths, layers, small_input, num_classes, in_channels):
+    """cnncore.models.ResNet with BasicBlocks: stem (3x3 stride 1 without max pooling when
+    small_input, else 7x7 stride 2 and a 3x3/2 max pool), stages of BasicBlocks, global average
+    pool, Linear."""
     nn = _nn()
     block = _basic_block()
 
-    class ResNet20(nn.Module):
+    class ResNet(nn.Module):
         def __init__(self):
             super().__init__()
-            self.conv1 = nn.Conv2d(in_channels, 16, 3, stride=1, padding=1, bias=False)
-            self.bn1 = nn.BatchNorm2d(16)
+            if small_input:
+                self.conv1 = nn.Conv2d(in_channels, widths[0], 3, stride=1, padding=1, bias=False)
+            else:
+                self.conv1 = nn.Conv2d(in_channels, widths[0], 7, stride=2, padding=3, bias=False)
+            self.bn1 = nn.BatchNorm2d(widths[0])
             self.relu = nn.ReLU(inplace=True)
-            self.maxpool = nn.Identity()
-            inplanes = 16
-            for i, planes in enumerate((16, 32, 64)):
+            self.maxpool = nn.Identity() if small_input else nn.MaxPool2d(3, stride=2, padding=1)
+            inplanes = widths[0]
+            for i, (planes, count) in enumerate(zip(widths, layers)):
                 stride = 1 if i == 0 else 2
-                blocks = [block(inplanes, planes, stride)] + [block(planes, planes) for _ in range(2)]
+                blocks = [block(inplanes, planes, stride)] + [block(planes, planes) for _ in range(count - 1)]
                 setattr(self, "layer%d" % (i + 1), nn.Sequential(*blocks))
                 inplanes = planes
+            self.stages = len(widths)
             self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
             self.flatten = nn.Flatten()
-            self.fc = nn.Linear(64, num_classes)
+            self.fc = nn.Linear(widths[-1], num_classes)
 
         def forward(self, x):
             x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-            x = self.layer3(self.layer2(self.layer1(x)))
+            for i in range(self.stages):
+                x = getattr(self, "layer%d" % (i + 1))(x)
             return self.fc(self.flatten(self.avgpool(x)))
 
-    return ResNet20()
+    return ResNet()
 
 
-MODELS = {"seed_cnn": seed_cnn, "resnet20": resnet20}
+def resnet20(num_classes=10, in_channels=3):
+    """cnncore.models.resnet20: 3x3 stem (16), 3 stages of 3 BasicBlocks (16, 32, 64 planes),
+    global average pool, Linear(64, num_classes)."""
+    return _resnet((16, 32, 64), (3, 3, 3), True, num_classes, in_channels)
+
+
+def resnet18(num_classes=1000, in_channels=3):
+    """cnncore.models.resnet18 (ImageNet stem)."""
+    return _resnet((64, 128, 256, 512), (2, 2, 2, 2), False, num_classes, in_channels)
+
+
+def mobilenet_v2(num_classes=1000, in_channels=3):
+    """cnncore.models.mobilenet_v2 (torchvision's layout and keys, width 1.0)."""
+    nn = _nn()
+    from ..models import MobileNetV2, _make_divisible
+
+    def cba(inp, oup, k=3, stride=1, groups=1):
+        return nn.Sequential(nn.Conv2d(inp, oup, k, stride, (k - 1) // 2, groups=groups, bias=False),
+                             nn.BatchNorm2d(oup), nn.ReLU6(inplace=True))
+
+    class InvertedResidual(nn.Module):
+        def __init__(self, inp, oup, stride, t):
+            super().__init__()
+            hidden = int(round(inp * t))
+            self.res = stride == 1 and inp == oup
+            layers = [cba(inp, hidden, 1)] if t != 1 else []
+            layers += [cba(hidden, hidden, 3, stride, hidden), nn.Conv2d(hidden, oup, 1, bias=False),
+                       nn.BatchNorm2d(oup)]
+            self.conv = nn.Sequential(*layers)
+
+        def forward(self, x):
+            return x + self.conv(x) if self.res else self.conv(x)
+
+    class MobileNetV2Twin(nn.Module):
+        def __init__(self):
+            super().__init__()
+            c, last = _make_divisible(32), _make_divisible(1280)
+            layers = [cba(in_channels, c, 3, 2)]
+            for t, ch, n, s in MobileNetV2.SETTINGS:
+                out = _make_divisible(ch)
+                for i in range(n):
+                    layers.append(InvertedResidual(c, out, s if i == 0 else 1, t))
+                    c = out
+            layers += [cba(c, last, 1), nn.AdaptiveAvgPool2d((1, 1))]
+            self.features = nn.Sequential(*layers)
+            self.flatten = nn.Flatten()
+            self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(last, num_classes))
+
+        def forward(self, x):
+            return self.classifier(self.flatten(self.features(x)))
+
+    return MobileNetV2Twin()
+
+
+MODELS = {"seed_cnn": seed_cnn, "resnet20": resnet20, "resnet18": resnet18, "mobilenet_v2": mobilenet_v2}
 
 
 def from_cnncore(name, model):
@@ -108,7 +170,9 @@ def from_cnncore(name, model):
 
     if name not in MODELS:
         raise ValueError("no PyTorch twin for model %r (have: %s)" % (name, ", ".join(sorted(MODELS))))
-    tm = MODELS[name]()
-    state = {k: torch.from_numpy(np.array(v)) for k, v in model.state_dict().items()}
+    state = model.state_dict()
+    head = models.head_of(model)
+    tm = MODELS[name](num_classes=state[head + ".weight"].shape[0], in_channels=model._input_channels())
+    state = {k: torch.from_numpy(np.array(v)) for k, v in state.items()}
     tm.load_state_dict(state)
     return tm
