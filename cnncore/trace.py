@@ -136,7 +136,9 @@ class Tracer:
     def module(self, module, args, kwargs):
         path = self._paths.get(id(module))
         convert = _MODULES.get(type(module)) if not self._inside else None
-        self._stack.append(path or type(module).__name__)  # the model itself: its class name
+        if not self._stack:
+            self._root = type(module).__name__  # the model itself, named by its class in messages
+        self._stack.append(path if path is not None else type(module).__name__)
         try:
             if convert is None:
                 return module.forward(*args, **kwargs)
@@ -207,7 +209,9 @@ class Tracer:
         return name
 
     def where(self):
-        return "module %r" % self._stack[-1] if self._stack else "the model's forward"
+        if not self._stack:
+            return "the model's forward"
+        return "module %r" % (self._stack[-1] or self._root)
 
     # ------------------------------------------------------------------ nodes
     def emit(self, op, inputs, out, attrs=None, name=None):
