@@ -129,6 +129,26 @@ def hardsigmoid(x):
                         lambda g, a, y: np.where((a > -3) & (a < 3), g / 6, 0))
 
 
+def elu(x, alpha=1.0):
+    """x if x > 0 else alpha * (exp(x) - 1)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise TypeError("alpha: expected a number, got %r" % (alpha,))
+    a32 = np.float32(alpha)
+    return _elementwise(x, "ELU", lambda a: np.where(a > 0, a, a32 * np.expm1(np.minimum(a, 0))),
+                        lambda g, a, y: np.where(a > 0, g, g * a32 * np.exp(np.minimum(a, 0))))
+
+
+def mish(x):
+    """x * tanh(softplus(x))."""
+    def backward(g, a, y):
+        a64 = a.astype(np.float64)
+        t = np.tanh(np.logaddexp(0.0, a64))
+        return g * (t + a64 * _sigmoid(a64) * (1 - t * t))
+
+    return _elementwise(x, "Mish", lambda a: a * np.tanh(np.logaddexp(0.0, a.astype(np.float64))),
+                        backward)
+
+
 def _erf(a):
     """erf to about 1.5e-7 absolute (Abramowitz and Stegun 7.1.26), in float64."""
     a = np.asarray(a, dtype=np.float64)

@@ -6,7 +6,7 @@ import numpy as np
 from . import _activation, _conv, _linear, _loss, _pool
 
 __all__ = ["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid",
-           "gelu", "softmax", "log_softmax", "conv2d", "linear", "max_pool2d", "avg_pool2d",
+           "gelu", "elu", "mish", "softmax", "log_softmax", "conv2d", "linear", "max_pool2d", "avg_pool2d",
            "adaptive_avg_pool2d", "adaptive_max_pool2d", "dropout", "cross_entropy", "flatten", "nll_loss",
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div"]
@@ -65,6 +65,8 @@ _ACTIVATIONS = {
     "hardswish": "x * relu6(x + 3) / 6, as torch.nn.functional.hardswish.",
     "hardsigmoid": "relu6(x + 3) / 6, as torch.nn.functional.hardsigmoid.",
     "gelu": "x * Phi(x) (approximate='none') or the tanh approximation, as torch.nn.functional.gelu.",
+    "elu": "x if x > 0 else alpha * (exp(x) - 1), as torch.nn.functional.elu.",
+    "mish": "x * tanh(softplus(x)), as torch.nn.functional.mish.",
 }
 globals().update({name: _numpy_or_tensor(name, doc) for name, doc in _ACTIVATIONS.items()})
 

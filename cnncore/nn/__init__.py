@@ -32,3 +32,9 @@ from .container import ModuleDict, ModuleList  # noqa: E402
 from .dropout import Dropout2d  # noqa: E402
 
 __all__ += ["Dropout2d", "ModuleDict", "ModuleList", "init", "utils"]
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, Mish, Softmax  # noqa: E402
+from .norm import BatchNorm1d  # noqa: E402
+from .normalization import GroupNorm, InstanceNorm2d, LayerNorm  # noqa: E402
+
+__all__ += ["BatchNorm1d", "ELU", "GELU", "GroupNorm", "InstanceNorm2d", "LayerNorm", "LeakyReLU",
+            "LogSoftmax", "Mish", "Softmax"]
