@@ -663,6 +663,7 @@ ACTIVATIONS = {
     "gelu_tanh": (lambda x: 0.5 * x * (1 + _gelu_tanh_parts(x)[0]),
                   lambda g, x: g * (0.5 * (1 + _gelu_tanh_parts(x)[0])
                                     + 0.5 * x * (1 - _gelu_tanh_parts(x)[0] ** 2) * _gelu_tanh_parts(x)[1])),
+    "relu": (lambda x: np.maximum(x, 0), lambda g, x: g * (x > 0)),
     "relu6": (lambda x: np.clip(x, 0, 6), lambda g, x: g * ((x > 0) & (x < 6))),
     "elu": (lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
             lambda g, x: g * np.where(x > 0, 1.0, np.exp(np.minimum(x, 0)))),

@@ -123,3 +123,53 @@ def test_activation_modules_match_torch(name):
     tx2 = torch.tensor(x)
     assert_close(y.numpy(), make(torch.nn)(tx2).numpy(), 1e-5, 1e-5)
     assert_close(gx, tx.grad.numpy(), 1e-4, 1e-5)
+
+
+# ------------------------------------------------------------- conv epilogue fusion ---
+
+EPILOGUE = [("ReLU", lambda: nn.ReLU(), "relu"), ("ReLU6", lambda: nn.ReLU6(), "relu6"),
+            ("LeakyReLU", lambda: nn.LeakyReLU(0.1), None), ("Sigmoid", lambda: nn.Sigmoid(), "sigmoid"),
+            ("Tanh", lambda: nn.Tanh(), "tanh"), ("SiLU", lambda: nn.SiLU(), "silu"),
+            ("Hardswish", lambda: nn.Hardswish(), "hardswish"),
+            ("Hardsigmoid", lambda: nn.Hardsigmoid(), "hardsigmoid")]
+FROM_OUTPUT = {"ReLU", "ReLU6", "LeakyReLU", "Sigmoid", "Tanh"}
+
+
+def _ref_act(ref, z):
+    return np.where(z > 0, z, 0.1 * z) if ref is None else R.activation(ref, z)
+
+
+@pytest.mark.parametrize("name,make,ref", EPILOGUE, ids=[e[0] for e in EPILOGUE])
+@pytest.mark.parametrize("conv", ["dense", "depthwise", "grouped"])
+def test_activation_runs_in_the_conv_epilogue(isa, name, make, ref, conv):
+    from cnncore import no_grad
+    from cnncore.autograd import graph_ops
+
+    c_in, c_out, groups = {"dense": (5, 20, 1), "depthwise": (20, 20, 20), "grouped": (8, 20, 4)}[conv]
+    layer = nn.Conv2d(c_in, c_out, 3, padding=1, groups=groups)
+    net = nn.Sequential(layer, make())
+    x = randn((2, c_in, 6, 5), 12)
+    z = F.conv2d(x, layer.weight.data, layer.bias.data, padding=1, groups=groups)
+    with no_grad():
+        y = net(x)
+    _padded_lanes_zero(y)
+    assert_close(y.numpy(), _ref_act(ref, z), 1e-5, 1e-5)
+    xt = Tensor(x, requires_grad=True)
+    y = net(xt)
+    fused = name in FROM_OUTPUT  # when recording, only activations whose gradient follows from y
+    assert graph_ops(y) == (["Conv2d+" + name] if fused else ["Conv2d", name])
+    gy = randn(y.shape, 13)
+    (y * Tensor(gy)).sum().backward()
+    gz = (R.activation_backward(ref, gy, z) if ref is not None
+          else np.where(z > 0, gy, 0.1 * gy))
+    rgx, rgw, rgb = R.conv2d_backward(gz, x, layer.weight.data, padding=1, groups=groups)
+    assert_close(xt.grad, rgx, 1e-4, 1e-4)
+    assert_close(layer.weight.grad, rgw, 1e-4, 1e-4)
+
+
+def _padded_lanes_zero(y):
+    v = y.value
+    assert isinstance(v, Blocked)
+    tail = v.channels % BLOCK
+    if tail:
+        assert not v.data[:, -1, :, :, tail:].any()

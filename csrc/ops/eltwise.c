@@ -2,6 +2,7 @@
  * their gradients. Threads split the array into fixed chunks of ELT_CHUNK floats. */
 #include <string.h>
 
+#include "cnn_act.h"
 #include "cnn_eltwise.h"
 
 #define ELT_CHUNK 16384
@@ -19,15 +20,6 @@ static int64_t chunks_of(int64_t count) { return (count + ELT_CHUNK - 1) / ELT_C
         }                                                                                 \
     } while (0)
 
-/* d where keep, else 0, as a bit mask (a select with a conditional load does not vectorize). */
-static inline float masked(float d, int keep) {
-    uint32_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    bits &= -(uint32_t)keep;
-    memcpy(&d, &bits, sizeof bits);
-    return d;
-}
-
 void cnn_relu(const float* x, int64_t count, float* y) {
     /* `v < 0 ? 0 : v` keeps NaN (torch.relu propagates it) */
     FOR_CHUNKS(count, {
@@ -37,7 +29,7 @@ void cnn_relu(const float* x, int64_t count, float* y) {
 
 void cnn_relu_backward(const float* dy, const float* y, int64_t count, float* dx) {
     FOR_CHUNKS(count, {
-        for (int64_t i = i0; i < i1; i++) dx[i] = masked(dy[i], y[i] > 0.0f);
+        for (int64_t i = i0; i < i1; i++) dx[i] = cnn_act_masked(dy[i], y[i] > 0.0f);
     });
 }
 
@@ -52,12 +44,27 @@ void cnn_relu6(const float* x, int64_t count, float* y) {
 
 void cnn_relu6_backward(const float* dy, const float* y, int64_t count, float* dx) {
     FOR_CHUNKS(count, {
-        for (int64_t i = i0; i < i1; i++) dx[i] = masked(dy[i], (y[i] > 0.0f) & (y[i] < 6.0f));
+        for (int64_t i = i0; i < i1; i++) dx[i] = cnn_act_masked(dy[i], (y[i] > 0.0f) & (y[i] < 6.0f));
     });
 }
 
 void cnn_add(const float* a, const float* b, int64_t count, float* y) {
     FOR_CHUNKS(count, {
         for (int64_t i = i0; i < i1; i++) y[i] = a[i] + b[i];
+    });
+}
+
+void cnn_act_forward(int kind, float alpha, const float* x, int64_t count, float* y) {
+    FOR_CHUNKS(count, {
+        memcpy(y + i0, x + i0, sizeof(float) * (size_t)(i1 - i0));
+        cnn_act_apply(y + i0, (size_t)(i1 - i0), kind, alpha);
+    });
+}
+
+void cnn_act_backward(int kind, float alpha, const float* dy, const float* x, const float* y,
+                      int64_t count, float* dx) {
+    FOR_CHUNKS(count, {
+        cnn_act_backward_span(dy + i0, x ? x + i0 : NULL, y + i0, (size_t)(i1 - i0), kind, alpha,
+                              dx + i0);
     });
 }
