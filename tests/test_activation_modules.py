@@ -173,3 +173,21 @@ def _padded_lanes_zero(y):
     tail = v.channels % BLOCK
     if tail:
         assert not v.data[:, -1, :, :, tail:].any()
+
+
+@pytest.mark.parametrize("name", ["relu", "relu6", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid"])
+def test_activation_kernels_at_every_isa(isa, name):
+    """The per-ISA activation micro-kernels (cnn_act.h): values and gradients against the float64
+    reference over a wide range, NaN and infinities as torch gives them."""
+    x = np.concatenate([np.linspace(-30, 30, 4001), [-100, 100, 0, -3, 3, 6]]).astype(np.float32)
+    gy = randn(x.shape, 14)
+    xt = Tensor(x, requires_grad=True)
+    y = getattr(F, name)(xt)
+    (y * Tensor(gy)).sum().backward()
+    assert_close(y.numpy(), R.activation(name, x), 2e-6, 1e-6)
+    kink = np.isin(x, [0, -3, 3, 6])  # one-sided derivatives differ there
+    assert_close(xt.grad[~kink], R.activation_backward(name, gy, x)[~kink], 2e-5, 1e-6)
+    special = np.array([np.nan, np.inf, -np.inf], np.float32)
+    with np.errstate(all="ignore"):
+        want = R.activation(name, special)
+    np.testing.assert_array_equal(getattr(F, name)(special), want.astype(np.float32))

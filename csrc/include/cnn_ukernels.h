@@ -67,6 +67,12 @@ typedef void (*cnn_dw_fwd_ukernel)(size_t npix, const float* in, const float* w,
 typedef void (*cnn_dw_bww_ukernel)(size_t npix, const float* x, size_t x_pix_stride,
                                    const float* dy, float* acc);
 
+/* ---- activations (cnn_act.h kinds) on a flat span: y = act(x); dx = dy * act'(x) from x (may be
+ * NULL for the kinds whose gradient follows from y) and y ---- */
+typedef void (*cnn_act_fwd_ukernel)(int kind, float alpha, const float* x, size_t count, float* y);
+typedef void (*cnn_act_bwd_ukernel)(int kind, float alpha, const float* dy, const float* x,
+                                    const float* y, size_t count, float* dx);
+
 #define CNN_DECLARE_UKERNELS(isa)                                                                  \
     void cnn_f32_conv2d_nchw16c_ukernel__##isa(size_t, const float*, const float*, const float*,   \
                                                float*, const cnn_conv_params*);                   \
@@ -75,7 +81,10 @@ typedef void (*cnn_dw_bww_ukernel)(size_t npix, const float* x, size_t x_pix_str
     void cnn_f32_dwconv2d_nchw16c_ukernel__##isa(size_t, const float*, const float*, const float*, \
                                                  float*, const cnn_dw_params*);                   \
     void cnn_f32_dwconv2d_bww_nchw16c_ukernel__##isa(size_t, const float*, size_t, const float*,  \
-                                                     float*);
+                                                     float*);                                     \
+    void cnn_f32_act_ukernel__##isa(int, float, const float*, size_t, float*);                     \
+    void cnn_f32_act_backward_ukernel__##isa(int, float, const float*, const float*, const float*, \
+                                             size_t, float*);
 
 CNN_DECLARE_UKERNELS(avx512)
 CNN_DECLARE_UKERNELS(avx2)

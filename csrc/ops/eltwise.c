@@ -4,6 +4,7 @@
 
 #include "cnn_act.h"
 #include "cnn_eltwise.h"
+#include "cnn_isa.h"
 
 #define ELT_CHUNK 16384
 
@@ -55,16 +56,12 @@ void cnn_add(const float* a, const float* b, int64_t count, float* y) {
 }
 
 void cnn_act_forward(int kind, float alpha, const float* x, int64_t count, float* y) {
-    FOR_CHUNKS(count, {
-        memcpy(y + i0, x + i0, sizeof(float) * (size_t)(i1 - i0));
-        cnn_act_apply(y + i0, (size_t)(i1 - i0), kind, alpha);
-    });
+    const cnn_act_fwd_ukernel kernel = cnn_act_cfg.fwd;
+    FOR_CHUNKS(count, { kernel(kind, alpha, x + i0, (size_t)(i1 - i0), y + i0); });
 }
 
 void cnn_act_backward(int kind, float alpha, const float* dy, const float* x, const float* y,
                       int64_t count, float* dx) {
-    FOR_CHUNKS(count, {
-        cnn_act_backward_span(dy + i0, x ? x + i0 : NULL, y + i0, (size_t)(i1 - i0), kind, alpha,
-                              dx + i0);
-    });
+    const cnn_act_bwd_ukernel kernel = cnn_act_cfg.bwd;
+    FOR_CHUNKS(count, { kernel(kind, alpha, dy + i0, x ? x + i0 : NULL, y + i0, (size_t)(i1 - i0), dx + i0); });
 }
