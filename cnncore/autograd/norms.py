@@ -4,8 +4,9 @@
   (cnn_group_norm_*) for GroupNorm, InstanceNorm (groups = C) and LayerNorm over (C, H, W)
   (groups = 1, affine per element).
 - layer_norm over the trailing dims of any other input, on the plain values.
-- batch_norm of (N, C) / (N, C, L) inputs (BatchNorm1d): the BatchNorm2d node on an (N, C, L, 1)
-  view, so it runs the same C kernels.
+- batch_norm of (N, C), (N, C, L) (BatchNorm1d, on an (N, C, L, 1) blocked view) and (N, C, H, W)
+  Tensors with the batch-norm C kernels, for functional calls whose weights may be Tensors (the
+  BatchNorm2d module keeps its lazy, fusable node).
 
 Weights and biases may be Parameters (modules: their .grad accumulates), Tensors (functional
 calls: they get gradients as inputs) or arrays (constants).
@@ -141,7 +142,7 @@ def layer_norm_plain(x, normalized_shape, weight=None, bias=None, eps=1e-5):
 # ---------------------------------------------------------------- recorded batch norm ---
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
-               eps=1e-5):
+               eps=1e-5, name="BatchNorm"):
     """Batch norm of a 2-, 3- or 4-d Tensor (N, C, *) with the C kernels (on an (N, C, L, 1)
     blocked view of a 2-/3-d input). training: batch statistics, running_mean / running_var
     (float32 writeable (C,) arrays, or None) updated in place; else the running statistics."""
@@ -157,9 +158,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if n * h * w == 0:
         y, mean, invstd = np.zeros_like(xb.data), np.zeros(c, np.float32), np.ones(c, np.float32)
     else:
-        rm, rv = (running_mean, running_var)
-        y, mean, invstd = _kernels.batch_norm_forward(xb.data, c, None, False, wa.raw, ba.raw,
-                                                      training, momentum, eps, rm, rv)
+        y, mean, invstd = _kernels.batch_norm_forward(xb.data, c, None, False, wa.raw, ba.raw, training,
+                                                      momentum, eps, running_mean, running_var)
     weight_or_one = wa.raw if wa.raw is not None else np.ones(c, np.float32)
 
     def grads(g, needs_x):
@@ -172,7 +172,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         return (as_blocked_like(dx, c, shape) if needs_x else None), [
             dw if wa.raw is not None else None, db if ba.raw is not None else None]
 
-    return _record(as_blocked_like(y, c, shape), shape, x, [wa, ba], "BatchNorm", grads)
+    return _record(as_blocked_like(y, c, shape), shape, x, [wa, ba], name, grads)
 
 
 def as_blocked_like(data, c, shape):

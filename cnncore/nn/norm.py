@@ -117,4 +117,4 @@ class BatchNorm1d(BatchNorm2d):
         N._check_count(x.shape, use_batch)
         use_batch, factor = self._mode()
         rm, rv = self._running(use_batch)
-        return norms.batch_norm(x, rm, rv, self.weight, self.bias, use_batch, factor, self.eps)
+        return norms.batch_norm(x, rm, rv, self.weight, self.bias, use_batch, factor, self.eps, "BatchNorm1d")

@@ -128,7 +128,7 @@ class InstanceNorm2d(_RunningStats, Module):
         use_input_stats = self.training or self.running_mean is None
         rm, rv = self._running(use_input_stats)
         if not use_input_stats:
-            return norms.batch_norm(t, rm, rv, self.weight, self.bias, False, 0.0, self.eps)
+            return norms.batch_norm(t, rm, rv, self.weight, self.bias, False, 0.0, self.eps, "InstanceNorm2d")
         y, mean, invstd = FN._group_norm(t, c, self.weight, self.bias, self.eps, name="InstanceNorm2d")
         if self.training and rm is not None and self.momentum is not None:
             FN.update_running(rm, rv, mean, invstd, self.eps, t.shape[2] * t.shape[3], self.momentum)
