@@ -62,6 +62,8 @@ def test_functional_elu_mish_numpy_and_tensor():
     assert_close(F.elu(x, 2.0), np.where(x > 0, x, 2.0 * np.expm1(x)))
     assert_close(F.mish(x), R.activation("mish", x), 1e-5, 1e-5)
     assert isinstance(F.mish(Tensor(x)), Tensor)
+    np.testing.assert_array_equal(F.leaky_relu(x, 0.2, inplace=True), F.leaky_relu(x, 0.2))
+    np.testing.assert_array_equal(F.elu(x, inplace=True), F.elu(x))
 
 
 @pytest.mark.parametrize("cls,log", [(nn.Softmax, False), (nn.LogSoftmax, True)])

@@ -45,8 +45,10 @@ def relu6(input):
 
 
 def _numpy_or_tensor(fn_name, doc):
-    """A functional activation: recorded on Tensors, NumPy in and out otherwise."""
+    """A functional activation: recorded on Tensors, NumPy in and out otherwise. `inplace=` is
+    accepted as torch's functionals take it (cnncore never modifies an input)."""
     def fn(input, *args, **kwargs):
+        kwargs.pop("inplace", None)
         op = getattr(_autograd()[1], fn_name)
         if _any_tensor(input):
             return op(input, *args, **kwargs)
