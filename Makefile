@@ -8,7 +8,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 JOBS ?= 2
 WHEEL_VENV ?= .venv-wheel
 
-.PHONY: demo test build venv wheel wheel-check info bench clean sanitize valgrind cross-aarch64
+.PHONY: demo test build venv mpi wheel wheel-check info bench clean sanitize valgrind cross-aarch64
 
 $(VENV)/.ready: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -26,10 +26,20 @@ build: venv
 demo: build
 	$(PY) -m cnncore train --model seed_cnn --dataset digits --epochs 10 --min-accuracy 0.97
 
+# The `mpi` extra (Open MPI's runtime and mpi4py) for the distributed tests, installed once: its
+# requirements as pyproject.toml lists them (not `-e '.[mpi]'`, which would rebuild the extension).
+$(VENV)/.mpi-ready: $(VENV)/.ready pyproject.toml
+	$(PIP) install -q $$($(PY) -c "import ast, re; print(' '.join(ast.literal_eval(re.search( \
+	  r'^mpi = (\[.*\])', open('pyproject.toml').read(), re.M).group(1))))")
+	touch $@
+
+mpi: $(VENV)/.mpi-ready
+
 # CNNCORE_REQUIRE_TORCH: the PyTorch parity tests fail instead of skipping when torch is missing
-# (it is in the `test` extra, the CPU build pinned).
-test: build
-	CNNCORE_REQUIRE_TORCH=1 $(PY) -m pytest -q tests
+# (it is in the `test` extra, the CPU build pinned). CNNCORE_REQUIRE_MPI: likewise the tests that
+# run cnncore.distributed under mpirun -np 2 and 3 (the `mpi` extra, installed by this target).
+test: build mpi
+	CNNCORE_REQUIRE_TORCH=1 CNNCORE_REQUIRE_MPI=1 $(PY) -m pytest -q tests
 	$(PY) -m pytest -q --benchmark-disable benchmarks
 
 info: build
@@ -82,7 +92,9 @@ SAN_ENV := LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
 # make sanitize leaves out: PyTorch and matplotlib (not ours; matplotlib aborts under a preloaded libasan)
 # and the RSS-flatness test: ASan's quarantine holds freed blocks back, so RSS measures it, not
 # cnncore (with the buffer pool: 448 -> 499 -> 499 -> 470 MB over the test's marks); the plain
-# run, tracemalloc and valgrind check leaks.
+# run, tracemalloc and valgrind check leaks. And the mpirun tests (test_distributed_mpirun.py): the
+# preloaded libasan would be inherited by mpirun's launcher and Open MPI's helpers, which are not
+# ours; the distributed code is Python over mpi4py (the sampler's tests still run here).
 sanitize: venv
 	rm -rf $(SAN_TREE)
 	mkdir -p $(SAN_TREE)
@@ -90,7 +102,7 @@ sanitize: venv
 	cd $(SAN_TREE) && CNNCORE_SANITIZE=address,undefined CNNCORE_CYTHON_CHECKS=1 \
 	  $(CURDIR)/$(PY) setup.py -q build_ext --inplace
 	cd $(SAN_TREE) && $(SAN_ENV) $(CURDIR)/$(PY) -m pytest -q -p no:cacheprovider tests \
-	  --ignore=tests/test_torch_interop.py -k "not torch and not plot and not rss"
+	  --ignore=tests/test_torch_interop.py -k "not torch and not plot and not rss and not mpirun"
 
 # valgrind memcheck on a short training run (docs/RELIABILITY.md): no error and no definite leak
 # with a frame in cnncore (CPython's and NumPy's own import-time blocks are listed and ignored).

@@ -3,6 +3,7 @@
 Bad arguments and missing data end with usage and a one-line message naming the flag, what it
 expected and where to get it, exit status 2 and no traceback (`--debug` shows it)."""
 import argparse
+import contextlib
 import os
 import sys
 
@@ -59,13 +60,48 @@ def _check_paths(args):
             raise UsageError("--plot", "needs matplotlib (pip install matplotlib)") from exc
 
 
+def _start_distributed(args):
+    """(rank, world size) of an MPI job (--distributed), or (0, 1)."""
+    if not args.distributed:
+        return 0, 1
+    from cnncore import distributed as dist
+
+    try:
+        dist.init_process_group()
+    except ImportError as exc:
+        raise UsageError("--distributed", "needs MPI: pip install 'cnncore[mpi]' (Open MPI and mpi4py), "
+                         "then start the ranks with mpirun -np N python -m cnncore train ...") from exc
+    rank, world = dist.get_rank(), dist.get_world_size()
+    if args.batch_size % world:
+        raise UsageError("--batch-size", "expected a multiple of the %d ranks (the global batch is split "
+                         "evenly), got %d" % (world, args.batch_size))
+    return rank, world
+
+
 def _train(args):
+    _check_paths(args)
+    rank, world = _start_distributed(args)
+    if rank == 0:
+        return _train_run(args, rank, world)
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # rank 0 reports
+        return _train_run(args, rank, world)
+
+
+def _epoch_log(rank, distributed):
+    """fit's per-epoch line: printed by rank 0 only; its speed is per rank when distributed."""
+    if rank != 0:
+        return None
+    if not distributed:
+        return print
+    return lambda line: print(line.replace(" img/s", " img/s per rank"))
+
+
+def _train_run(args, rank, world):
     import numpy as np
 
     import cnncore
-    from cnncore import data, models, optim, train
+    from cnncore import data, models, nn, optim, train
 
-    _check_paths(args)
     if args.threads:
         cnncore.set_num_threads(args.threads)
     cnncore.manual_seed(args.seed)
@@ -83,6 +119,13 @@ def _train(args):
         for name, p in model.named_parameters():
             p.requires_grad = name.startswith(head + ".")
         print("body frozen: training %s only" % head)
+    if args.sync_bn:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    net = model
+    if args.distributed:
+        from cnncore import distributed as dist
+
+        net = dist.DistributedDataParallel(model)
     params = [p for p in model.parameters() if p.requires_grad]
     if args.optimizer == "sgd":
         opt = optim.SGD(params, lr=args.lr, momentum=0.9, weight_decay=args.weight_decay, nesterov=True)
@@ -94,33 +137,54 @@ def _train(args):
     if args.augment:
         h = x_train.shape[2]
         transform = data.RandomCrop(h, padding=max(1, h // 8))
-    loader = data.DataLoader(x_train, y_train, args.batch_size, shuffle=True, seed=args.seed, transform=transform)
+    if args.distributed:  # this rank's shard; its own augmentation draws
+        loader = data.DataLoader(x_train, y_train, args.batch_size // world, seed=args.seed + rank,
+                                 transform=transform,
+                                 sampler=data.DistributedSampler(len(x_train), shuffle=True, seed=args.seed))
+    else:
+        loader = data.DataLoader(x_train, y_train, args.batch_size, shuffle=True, seed=args.seed,
+                                 transform=transform)
     scheduler = optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, epochs=args.epochs, steps_per_epoch=len(loader)) \
         if args.schedule == "onecycle" else \
         optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(args.epochs, 1)) if args.schedule == "cosine" else None
     print("cnncore %s: training %s on %s (%d train / %d test images, %s) for %d epochs, batch %d, "
-          "%s, isa %s, %d threads" % (cnncore.__version__, args.model, args.dataset, len(x_train),
-                                      len(x_test), "x".join(map(str, x_train.shape[1:])), args.epochs,
-                                      args.batch_size, args.optimizer, cnncore.get_isa(),
-                                      cnncore.get_num_threads()))
+          "%s, isa %s, %d threads%s" % (cnncore.__version__, args.model, args.dataset, len(x_train),
+                                        len(x_test), "x".join(map(str, x_train.shape[1:])), args.epochs,
+                                        args.batch_size, args.optimizer, cnncore.get_isa(),
+                                        cnncore.get_num_threads(),
+                                        " per rank, %d ranks" % world if args.distributed else ""))
     if args.resume is not None:
+        fresh = models.get_model(args.model, num_classes=classes, in_channels=in_channels)
+        if args.sync_bn:
+            fresh = nn.SyncBatchNorm.convert_sync_batchnorm(fresh)
+        if args.distributed:  # a distributed run's checkpoint holds DistributedDataParallel's keys
+            holder = nn.Module()
+            holder.module = fresh
+            fresh = holder
         try:
-            train.load_checkpoint(args.resume, models.get_model(args.model, num_classes=classes,
-                                                                in_channels=in_channels))
+            train.load_checkpoint(args.resume, fresh)
         except (OSError, ValueError, KeyError) as exc:
-            raise UsageError("--resume", "%s is not a checkpoint of a %s on %s: %s"
-                             % (args.resume, args.model, args.dataset, exc)) from exc
-    history = train.fit(model, opt, loader, args.epochs, val_data=(x_test, y_test), scheduler=scheduler,
-                        scheduler_interval="step" if args.schedule == "onecycle" else "epoch",
-                        checkpoint=args.checkpoint, resume=args.resume, progress=not args.no_progress)
+            raise UsageError("--resume", "%s is not a checkpoint of a %s on %s%s: %s"
+                             % (args.resume, args.model, args.dataset,
+                                " written by a --distributed run" if args.distributed else "", exc)) from exc
+    history = train.fit(net, opt, loader, args.epochs, val_data=(x_test, y_test) if rank == 0 else None,
+                        scheduler=scheduler, scheduler_interval="step" if args.schedule == "onecycle" else "epoch",
+                        checkpoint=args.checkpoint if rank == 0 else None, resume=args.resume,
+                        progress=not args.no_progress and rank == 0, log=_epoch_log(rank, args.distributed))
     loss, acc = train.evaluate(model, x_test, y_test)
-    speed = np.median(history["images_per_s"]) if len(history) else float("nan")
+    speed = world * np.median(history["images_per_s"]) if len(history) else float("nan")
     print("final test accuracy: %.2f%% (%d/%d)  test loss %.4f" % (100 * acc, round(acc * len(y_test)),
                                                                   len(y_test), loss))
-    print("training speed: %.0f images/s (median over epochs)" % speed)
-    if args.plot:
+    print("training speed: %.0f images/s (median over epochs%s)"
+          % (speed, ", all %d ranks" % world if args.distributed else ""))
+    if args.plot and rank == 0:
         history.plot(args.plot)
         print("training curves written to %s" % args.plot)
+    if args.distributed:
+        from cnncore import distributed as dist
+
+        dist.barrier()  # no rank leaves while rank 0 still writes
+        dist.destroy_process_group()
     if args.min_accuracy is not None and acc < args.min_accuracy:
         print("FAILED: test accuracy %.4f below --min-accuracy %.4f" % (acc, args.min_accuracy), file=sys.stderr)
         return 1
@@ -207,6 +271,12 @@ def build_parser():
     t.add_argument("--resume", default=None, help="continue from this checkpoint")
     t.add_argument("--plot", default=None, help="write training curves to this PNG (needs matplotlib)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the ranks of `mpirun -np N` (needs the mpi extra): "
+                        "--batch-size is the global batch, rank 0 prints and writes; threads default "
+                        "to the CPUs / ranks per host")
+    t.add_argument("--sync-bn", action="store_true",
+                   help="batch norm statistics over the global batch (SyncBatchNorm) with --distributed")
     t.add_argument("--min-accuracy", type=fraction, default=None, help="exit 1 if the final test accuracy is lower")
     # the top-level --debug also works after `train`; SUPPRESS keeps the top-level value otherwise
     t.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)

@@ -14,7 +14,7 @@ __all__ = ["load_digits", "load_mnist", "load_cifar10", "train_test_split", "Dat
            "Compose", "RandomCrop", "RandomHorizontalFlip", "Normalize", "load_dataset",
            "Dataset", "TensorDataset", "Subset", "random_split", "default_collate", "get_worker_info",
            "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler",
-           "ToTensor", "RandomResizedCrop", "ColorJitter", "RandomRotation"]
+           "ToTensor", "RandomResizedCrop", "ColorJitter", "RandomRotation", "DistributedSampler"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -141,10 +141,12 @@ class DataLoader:
     Two forms:
 
     - DataLoader(images, labels, batch_size=64, shuffle=True, seed=0, drop_last=False,
-      transform=None): (images, labels) batches of the two arrays, reshuffled each epoch: epoch e
-      uses the permutation of default_rng((seed, e)), so the order depends only on seed and epoch
-      (a resumed run sees the same batches); `transform(batch, rng)` is applied to each image
-      batch (e.g. Compose([RandomCrop(8, 1), ...])).
+      transform=None, sampler=None): (images, labels) batches of the two arrays, reshuffled each
+      epoch: epoch e uses the permutation of default_rng((seed, e)), so the order depends only on
+      seed and epoch (a resumed run sees the same batches); `transform(batch, rng)` is applied to
+      each image batch (e.g. Compose([RandomCrop(8, 1), ...])). A sampler (e.g. a
+      DistributedSampler: this rank's shard) gives the indices instead (shuffle must then be
+      left unset or False); the loader's epoch is passed to its set_epoch.
     - DataLoader(dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None,
       num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
       worker_init_fn=None, multiprocessing_context=None, generator=None, *, prefetch_factor=None,
@@ -164,7 +166,16 @@ class DataLoader:
             self._init_dataset(dataset, *args, **kwargs)
 
     # ---- arrays
-    def _init_arrays(self, images, labels, batch_size=64, shuffle=True, seed=0, drop_last=False, transform=None):
+    def _init_arrays(self, images, labels, batch_size=64, shuffle=None, seed=0, drop_last=False, transform=None,
+                     sampler=None):
+        if sampler is not None:
+            if shuffle:
+                raise ValueError("sampler: option is mutually exclusive with shuffle")
+            if not hasattr(sampler, "__iter__") or not hasattr(sampler, "__len__"):
+                raise TypeError("sampler: expected a sized iterable of indices, got %s" % type(sampler).__name__)
+            shuffle = False
+        elif shuffle is None:
+            shuffle = True
         for name, v in (("images", images), ("labels", labels)):
             kind = np.asarray(v).dtype.kind
             if kind not in ("fiu" if name == "images" else "iu"):
@@ -184,6 +195,7 @@ class DataLoader:
             raise ValueError("batch_size: expected an int >= 1, got %r" % (batch_size,))
         self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), int(seed)
         self.drop_last, self.transform = bool(drop_last), transform
+        self.sampler = sampler
         self.epoch = 0
 
     # ---- datasets
@@ -242,11 +254,14 @@ class DataLoader:
     def __len__(self):
         if not self._arrays:
             return len(self.batch_sampler if self._auto_collation else self.sampler)
-        n = len(self.labels)
+        n = len(self.labels) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def set_epoch(self, epoch):
+        """The epoch of the next pass (its shuffle, and its sampler's set_epoch if it has one)."""
         self.epoch = int(epoch)
+        if getattr(self, "sampler", None) is not None and hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(self.epoch)
 
     def __iter__(self):
         if not self._arrays:
@@ -266,14 +281,17 @@ class DataLoader:
     def _iter_arrays(self):
         n = len(self.labels)
         rng = np.random.default_rng((self.seed, self.epoch))
-        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        if self.sampler is not None:
+            order = np.fromiter(iter(self.sampler), dtype=np.int64, count=len(self.sampler))
+        else:
+            order = rng.permutation(n) if self.shuffle else np.arange(n)
         for b in range(len(self)):
             idx = order[b * self.batch_size:(b + 1) * self.batch_size]
             x = self.images[idx]
             if self.transform is not None:
                 x = self.transform(x, rng)
             yield x, self.labels[idx]
-        self.epoch += 1
+        self.set_epoch(self.epoch + 1)
 
 
 # ---------------------------------------------------------------------------------- augmentation
@@ -364,3 +382,6 @@ class Normalize:
 from ._dataset import (BatchSampler, Dataset, RandomSampler, SequentialSampler, Subset,  # noqa: E402
                        SubsetRandomSampler, TensorDataset, default_collate, get_worker_info, random_split)
 from ._transforms import ColorJitter, RandomResizedCrop, RandomRotation, ToTensor  # noqa: E402
+
+
+from .distributed.sampler import DistributedSampler  # noqa: E402

@@ -94,3 +94,11 @@ def assert_close(actual, expected, rtol=1e-4, atol=1e-4, name="value"):
             "%s: %d of %d elements off by more than atol %.3g + rtol %.3g * |expected|; worst at %s: "
             "%.8g, expected %.8g" % (name, int((excess > 0).sum()), excess.size, atol, rtol,
                                      tuple(int(j) for j in where), a[i], e[i]))
+
+
+def torch_or_skip():
+    """torch for a parity test: skipped when missing, unless CNNCORE_REQUIRE_TORCH=1 (make test)."""
+    if os.environ.get("CNNCORE_REQUIRE_TORCH") == "1":
+        import torch
+        return torch
+    return pytest.importorskip("torch")

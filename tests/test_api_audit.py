@@ -326,6 +326,28 @@ def _cases():
     add(("to_blocked-object", F.to_blocked, lambda: A(obj(X.shape)), TypeError, ["input", "object"]))
     add(("from_blocked-type", F.from_blocked, lambda: A(X), TypeError, ["Blocked"]))
     add(("from_blocked-data", F.from_blocked, lambda: A(Blocked(X, 3)), ValueError, ["Blocked"]))
+    # ---- resampling and padding
+    WT = randn((3, 2, 3, 3), 3)
+    add(("conv_transpose2d-output_padding", F.conv_transpose2d, lambda: A(X, WT, stride=2, output_padding=2),
+         ValueError, ["output_padding", "stride", "dilation"]))
+    add(("conv_transpose2d-weight", F.conv_transpose2d, lambda: A(X, randn((4, 2, 3, 3))), ValueError,
+         ["weight", "(3, C_out/groups, KH, KW)", "(4, 2, 3, 3)"]))
+    add(("conv_transpose2d-object", F.conv_transpose2d, lambda: A(obj(X.shape), WT), TypeError, ["input", "object"]))
+    add(("conv_transpose2d-bias", F.conv_transpose2d, lambda: A(X, WT, np.zeros(3)), ValueError,
+         ["bias", "(2,)", "(3,)"]))
+    add(("conv_transpose2d_backward-dy", F.conv_transpose2d_backward, lambda: A(randn((2, 2, 7, 8)), X, WT),
+         ValueError, ["grad_output", "(2, 2, 8, 8)", "(2, 2, 7, 8)"]))
+    add(("interpolate-both", F.interpolate, lambda: A(X, 4, 2), ValueError, ["size", "scale_factor"]))
+    add(("interpolate-mode", F.interpolate, lambda: A(X, 4, mode="area"), ValueError, ["mode", "'area'"]))
+    add(("interpolate-object", F.interpolate, lambda: A(obj(X.shape), 4), TypeError, ["input", "object"]))
+    add(("interpolate_backward-shape", F.interpolate_backward, lambda: A(randn((2, 3, 5, 5)), (2, 3, 6, 6), 2),
+         ValueError, ["grad_output", "(2, 3, 12, 12)", "(2, 3, 5, 5)"]))
+    add(("pixel_shuffle-channels", F.pixel_shuffle, lambda: A(X, 2), ValueError, ["upscale_factor**2", "(2, 3, 6, 6)"]))
+    add(("pixel_unshuffle-size", F.pixel_unshuffle, lambda: A(X, 4), ValueError, ["downscale_factor", "(2, 3, 6, 6)"]))
+    add(("pad-length", F.pad, lambda: A(X, (1, 2, 3)), ValueError, ["pad", "(1, 2, 3)"]))
+    add(("pad-reflect-size", F.pad, lambda: A(X, (6, 0, 0, 0), "reflect"), ValueError, ["reflect", "(6, 6)"]))
+    add(("pad_backward-shape", F.pad_backward, lambda: A(randn((2, 3, 6, 6)), X.shape, (1, 1, 1, 1)), ValueError,
+         ["grad_output", "(2, 3, 8, 8)", "(2, 3, 6, 6)"]))
     return c
 
 
@@ -385,8 +407,29 @@ def _layer_cases():
     add(("Conv2d-stride0", lambda: (nn.Conv2d, (3, 4, 3), {"stride": 0}), ValueError, ["stride"]))
     add(("Conv2d-pad-neg", lambda: (nn.Conv2d, (3, 4, 3), {"padding": -1}), ValueError, ["padding"]))
     add(("Conv2d-groups", lambda: (nn.Conv2d, (3, 4, 3), {"groups": 2}), ValueError, ["groups", "2"]))
-    add(("Conv2d-mode", lambda: (nn.Conv2d, (3, 4, 3), {"padding_mode": "reflect"}), ValueError,
-         ["padding_mode", "reflect"]))
+    add(("Conv2d-mode", lambda: (nn.Conv2d, (3, 4, 3), {"padding_mode": "mirror"}), ValueError,
+         ["padding_mode", "mirror"]))
+    add(("ConvTranspose2d-output_padding", lambda: (nn.ConvTranspose2d, (3, 4, 3), {"stride": 2, "output_padding": 2}),
+         ValueError, ["output_padding", "(2, 2)"]))
+    add(("ConvTranspose2d-mode", lambda: (nn.ConvTranspose2d, (3, 4, 3), {"padding_mode": "reflect"}), ValueError,
+         ["padding_mode", "'zeros'"]))
+    add(("ConvTranspose2d.forward-channels", lambda: (nn.ConvTranspose2d(4, 4, 3), (x4,), {}), ValueError,
+         ["ConvTranspose2d input", "4 channels"]))
+    add(("ConvTranspose2d.forward-output_size", lambda: (nn.ConvTranspose2d(3, 4, 3, stride=2), (x4,),
+                                                         {"output_size": (20, 20)}), ValueError, ["output_size", "(20, 20)"]))
+    add(("Upsample-both", lambda: (nn.Upsample, (4, 2), {}), ValueError, ["size", "scale_factor"]))
+    add(("Upsample.forward-ndim", lambda: (nn.Upsample(scale_factor=2), (x4[0],), {}), ValueError, ["4-d"]))
+    add(("UpsamplingNearest2d-scale", lambda: (nn.UpsamplingNearest2d, (), {"scale_factor": 0}), ValueError,
+         ["scale_factor"]))
+    add(("UpsamplingBilinear2d-size", lambda: (nn.UpsamplingBilinear2d, ((0, 2),), {}), ValueError, ["size"]))
+    add(("PixelShuffle.forward-channels", lambda: (nn.PixelShuffle(2), (x4,), {}), ValueError,
+         ["upscale_factor**2", "(2, 3, 6, 6)"]))
+    add(("PixelUnshuffle-0", lambda: (nn.PixelUnshuffle, (0,), {}), ValueError, ["downscale_factor", "0"]))
+    add(("ZeroPad2d-type", lambda: (nn.ZeroPad2d, ("1",), {}), TypeError, ["padding", "'1'"]))
+    add(("ConstantPad2d-value", lambda: (nn.ConstantPad2d, (1, "a"), {}), TypeError, ["value", "'a'"]))
+    add(("ReflectionPad2d.forward-size", lambda: (nn.ReflectionPad2d(6), (x4,), {}), ValueError, ["reflect", "(6, 6)"]))
+    add(("ReplicationPad2d-neg", lambda: (nn.ReplicationPad2d, (-1,), {}), ValueError, ["pad", ">= 0"]))
+    add(("CircularPad2d.forward-size", lambda: (nn.CircularPad2d(7), (x4,), {}), ValueError, ["circular", "(6, 6)"]))
     add(("Conv2d-float", lambda: (nn.Conv2d, (3.0, 4, 3), {}), TypeError, ["in_channels"]))
     add(("Linear-0", lambda: (nn.Linear, (0, 3), {}), ValueError, ["in_features", "0"]))
     add(("Linear-str", lambda: (nn.Linear, (3, "4"), {}), TypeError, ["out_features"]))
@@ -422,6 +465,11 @@ def _layer_cases():
          ["BatchNorm2d input", "4 channels"]))
     add(("BatchNorm2d.forward-one", lambda: (nn.BatchNorm2d(3), (x4[:1, :, :1, :1],), {}), ValueError,
          ["more than 1 value"]))
+    add(("SyncBatchNorm-0", lambda: (nn.SyncBatchNorm, (0,), {}), ValueError, ["num_features"]))
+    add(("SyncBatchNorm-group", lambda: (nn.SyncBatchNorm, (3,), {"process_group": "world"}), ValueError,
+         ["process_group", "None"]))
+    add(("SyncBatchNorm.forward-channels", lambda: (nn.SyncBatchNorm(4), (x4,), {}), ValueError,
+         ["SyncBatchNorm input", "4 channels"]))
     add(("MaxPool2d.forward-small", lambda: (nn.MaxPool2d(7), (x4,), {}), ValueError, ["input", "(6, 6)"]))
     add(("AvgPool2d.forward-ndim", lambda: (nn.AvgPool2d(2), (x4[0],), {}), ValueError, ["4-d"]))
     add(("Linear.forward-features", lambda: (nn.Linear(5, 2), (randn((2, 4)),), {}), ValueError,

@@ -134,7 +134,7 @@ def test_conv2d_init_and_arguments():
     with pytest.raises(ValueError, match="groups"):
         nn.Conv2d(6, 4, 3, groups=4)
     with pytest.raises(ValueError, match="padding_mode"):
-        nn.Conv2d(6, 4, 3, padding_mode="reflect")
+        nn.Conv2d(6, 4, 3, padding_mode="mirror")
 
 
 # ------------------------------------------------------------------------- BatchNorm2d ---

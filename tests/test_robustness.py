@@ -138,6 +138,14 @@ VALID = [
     (F.from_blocked, lambda: A(XB)),
     (F.conv_geometry, lambda: A(X.shape, W.shape, 2, 1)),
     (F.pool_output_size, lambda: A(7, 3, 2, 1)),
+    (F.conv_transpose2d, lambda: A(DY, W, randn(3), stride=2, padding=1, output_padding=(0, 1))),
+    (F.conv_transpose2d_backward, lambda: A(X, DY, W, stride=2, padding=1, output_padding=(0, 1))),
+    (F.interpolate, lambda: A(X, scale_factor=1.5, mode="bilinear")),
+    (F.interpolate_backward, lambda: A(randn((2, 3, 10, 9)), X.shape, 1.5, "bilinear")),
+    (F.pixel_shuffle, lambda: A(randn((2, 12, 3, 3)), 2)),
+    (F.pixel_unshuffle, lambda: A(randn((2, 3, 6, 4)), 2)),
+    (F.pad, lambda: A(X, (1, 2, 2, 1), "reflect")),
+    (F.pad_backward, lambda: A(randn((2, 3, 10, 9)), X.shape, (1, 2, 2, 1), "replicate")),
 ]
 
 
@@ -201,6 +209,11 @@ def _layers():
         ("BatchNorm1d", lambda: nn.BatchNorm1d(6), (2, 6)),
         ("Dropout", lambda: nn.Dropout(0.3), (2, 3, 8, 8)),
         ("Dropout2d", lambda: nn.Dropout2d(0.3), (2, 3, 8, 8)),
+        ("ConvTranspose2d", lambda: nn.ConvTranspose2d(3, 5, 3, stride=2, padding=1, output_padding=1), (2, 3, 8, 8)),
+        ("Conv2d-reflect", lambda: nn.Conv2d(3, 5, 3, padding=1, padding_mode="reflect"), (2, 3, 8, 8)),
+        ("Upsample", lambda: nn.Upsample(scale_factor=2, mode="bilinear"), (2, 3, 8, 8)),
+        ("PixelShuffle", lambda: nn.PixelShuffle(2), (2, 8, 4, 4)),
+        ("ReplicationPad2d", lambda: nn.ReplicationPad2d((1, 0, 2, 1)), (2, 3, 8, 8)),
         ("Flatten", lambda: nn.Flatten(), (2, 3, 8, 8)),
         ("Identity", lambda: nn.Identity(), (2, 3, 8, 8)),
         ("Linear", lambda: nn.Linear(6, 4), (2, 6)),

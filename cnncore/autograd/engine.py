@@ -177,16 +177,57 @@ def _order(roots, stop):
     return order, need
 
 
+def queue_callback(fn):
+    """Call `fn()` once the reverse pass running on this thread has finished (every gradient
+    accumulated), as PyTorch's `Variable._execution_engine.queue_callback`: what distributed
+    training uses to wait for the gradient reductions it started during backward."""
+    queue = getattr(_local, "callbacks", None)
+    if queue is None:
+        raise RuntimeError("queue_callback: no backward pass is running on this thread")
+    queue.append(fn)
+
+
+def _hooked_params(order):
+    """{id(p): [p, number of nodes in `order` using p]} for the Parameters with grad-ready
+    hooks: a gradient is final when the last node using its Parameter has been passed."""
+    uses = {}
+    for node in order:
+        for p in node.params:
+            if p._grad_ready_hooks:
+                entry = uses.get(id(p))
+                if entry is None:
+                    uses[id(p)] = [p, 1]
+                else:
+                    entry[1] += 1
+    return uses
+
+
+def _passed(params, uses):
+    """The reverse pass has left a node using `params`: call the hooks of those now final."""
+    for p in params:
+        entry = uses.get(id(p))
+        if entry is not None:
+            entry[1] -= 1
+            if entry[1] == 0:
+                for hook in list(p._grad_ready_hooks.values()):
+                    hook(p)
+
+
 def run_backward(roots, grads, retain_graph=False, stop=()):
     """The reverse pass from `roots` (Tensors) seeded with `grads` (raw gradients of their
-    values). Leaves that require grad get `.grad`; Parameters get theirs through the nodes.
+    values). Leaves that require grad get `.grad`; Parameters get theirs through the nodes, and
+    a Parameter's grad-ready hooks run as soon as the last node using it has been passed.
     Tensors in `stop` are treated as leaves: their gradients are returned in a dict keyed by
-    the tensor's id, and nothing below them runs."""
+    the tensor's id, and nothing below them runs. Callbacks queued (queue_callback) during the
+    pass run at its end."""
     stop_edges = {id(edge(t)): t for t in stop}
     root_edges = [edge(r) for r in roots]
     order, need = _order(root_edges, stop_edges)
+    uses = _hooked_params(order)
     me = threading.get_ident()
     claimed = []
+    outer_callbacks = getattr(_local, "callbacks", None)
+    _local.callbacks = callbacks = []
     try:
         for node in order:
             if node.owner is not None and node.owner != me:
@@ -210,6 +251,8 @@ def run_backward(roots, grads, retain_graph=False, stop=()):
             order[k] = None
             g = acc.pop(id(node), None)
             if g is None or id(node) not in need:
+                if uses:
+                    _passed(node.params, uses)
                 continue
             if node.freed:
                 raise RuntimeError(
@@ -236,10 +279,15 @@ def run_backward(roots, grads, retain_graph=False, stop=()):
                     _accumulate(acc, id(i), gi)
                 else:
                     leaves.append((i, gi))
+            if uses:
+                _passed(node.params, uses)
         for leaf, g in leaves:
             leaf._accumulate_grad(g)
+        for fn in callbacks:
+            fn()
         return out
     finally:
+        _local.callbacks = outer_callbacks
         for node in claimed:
             node.owner = None
 

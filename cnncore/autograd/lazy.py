@@ -164,8 +164,7 @@ class ConvNode(LazyNode):
         g, packed, act = self.geom, self.packed, self.act
         kind, alpha = (0, 0.0) if act is None else (act.kind, act.alpha)
         if packed.depthwise or _shares_blocks(packed) or g.n == 0:
-            y = conv2d_blocked(xb, packed, self.bias, self.conv.stride, self.conv.padding,
-                               self.conv.dilation, act=act)[0]
+            y = conv2d_blocked(xb, packed, self.bias, g[7:9], g[9:11], g[11:13], act=act)[0]
         else:
             p, lo, cnt, _ = packed.forward_packing
             y = Blocked(_kernels.conv_forward(g, xb.data, p, lo, cnt, self.bias, kind, alpha), g.c_out)

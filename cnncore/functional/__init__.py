@@ -18,6 +18,9 @@ from ._conv import (
     conv_geometry,
     relu_mask_blocked,
 )
+from ._conv_transpose import conv_transpose2d_backward  # noqa: F401
+from ._resample import interpolate_backward  # noqa: F401
+from ._pad import pad_backward  # noqa: F401
 from ._pool import *  # noqa: F401,F403
 from ._norm import *  # noqa: F401,F403
 from ._activation import *  # noqa: F401,F403

@@ -3,13 +3,14 @@ cnncore.Tensor when any argument is a Tensor, and keeps the NumPy-in, NumPy-out 
 the stateless API otherwise (so `F.relu(array)` is still an array)."""
 import numpy as np
 
-from . import _activation, _conv, _linear, _loss, _pool
+from . import _activation, _conv, _conv_transpose, _linear, _loss, _pad, _pool, _resample
 
 __all__ = ["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid",
            "gelu", "elu", "mish", "softmax", "log_softmax", "conv2d", "linear", "max_pool2d", "avg_pool2d",
            "adaptive_avg_pool2d", "adaptive_max_pool2d", "dropout", "cross_entropy", "flatten", "nll_loss",
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-           "binary_cross_entropy_with_logits", "kl_div"]
+           "binary_cross_entropy_with_logits", "kl_div", "conv_transpose2d",
+           "interpolate", "pixel_shuffle", "pixel_unshuffle", "pad"]
 
 
 def _any_tensor(*args):
@@ -92,6 +93,68 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if _any_tensor(input, weight, bias):
         return _autograd()[2].conv2d(input, weight, bias, stride, padding, dilation, groups)
     return _conv.conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """2-D transposed convolution, as torch.nn.functional.conv_transpose2d: input (N, C_in, H, W),
+    weight (C_in, C_out/groups, KH, KW), bias (C_out,) or None. Tensor arguments that require
+    grad get gradients."""
+    if _any_tensor(input, weight, bias):
+        from ..autograd import resample
+
+        return resample.conv_transpose2d(input, weight, bias, stride, padding, output_padding,
+                                         groups, dilation)
+    return _conv_transpose.conv_transpose2d(input, weight, bias, stride, padding, output_padding,
+                                            groups, dilation)
+
+
+def _resample_ops():
+    from ..autograd import resample
+
+    return resample
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize a 4-d input, as torch.nn.functional.interpolate (modes 'nearest', 'nearest-exact',
+    'bilinear'; size or scale_factor)."""
+    if _any_tensor(input):
+        t = _tensor_4d(input)
+        g = _resample.interp_geometry(t.shape, size, scale_factor, mode, align_corners,
+                                      recompute_scale_factor, antialias)
+        return _resample_ops().interpolate(t, g)
+    return _resample.interpolate(input, size, scale_factor, mode, align_corners,
+                                 recompute_scale_factor, antialias)
+
+
+def _shuffle(input, factor, up):
+    t = _tensor_4d(input)
+    _, r = _resample.shuffle_shape(t.shape, factor, up)
+    return _resample_ops().pixel_shuffle(t, r, up)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(N, C * r**2, H, W) -> (N, C, H * r, W * r), as torch.nn.functional.pixel_shuffle."""
+    if _any_tensor(input):
+        return _shuffle(input, upscale_factor, True)
+    return _resample.pixel_shuffle(input, upscale_factor)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(N, C, H * r, W * r) -> (N, C * r**2, H, W), as torch.nn.functional.pixel_unshuffle."""
+    if _any_tensor(input):
+        return _shuffle(input, downscale_factor, False)
+    return _resample.pixel_unshuffle(input, downscale_factor)
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad the last two dimensions of a 4-d input, as torch.nn.functional.pad (modes 'constant',
+    'reflect', 'replicate', 'circular'; pad (left, right[, top, bottom]))."""
+    if _any_tensor(input):
+        t = _tensor_4d(input)
+        return _resample_ops().pad(t, _pad.pad_geometry(t.shape, pad, mode, value))
+    return _pad.pad(input, pad, mode, value)
 
 
 def linear(input, weight, bias=None):

@@ -52,18 +52,19 @@ class _RunningStats:
         return self.running_mean, self.running_var
 
 
-class BatchNorm2d(_RunningStats, Module):
-    """Batch normalization over (N, H, W) per channel, as torch.nn.BatchNorm2d(num_features,
-    eps=1e-5, momentum=0.1, affine=True, track_running_stats=True).
-
-    Training normalizes with the batch statistics and updates running_mean / running_var
-    (unbiased variance) and num_batches_tracked; eval uses the running statistics. momentum=None
-    gives the cumulative moving average, as in PyTorch.
-    """
+class _BatchNorm(_RunningStats, Module):
+    """What BatchNorm1d and BatchNorm2d share (siblings, as in torch, so that code looking for
+    BatchNorm2d, such as SyncBatchNorm.convert_sync_batchnorm, does not take a BatchNorm1d)."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
         Module.__init__(self)
         self._init_stats(num_features, eps, momentum, affine, track_running_stats)
+
+    def flops(self, in_shape, out_shape):
+        n = 1
+        for d in out_shape:
+            n *= d
+        return 2 * n
 
     def _mode(self):
         """(use batch statistics, momentum factor for the running update)."""
@@ -74,6 +75,16 @@ class BatchNorm2d(_RunningStats, Module):
             if self.momentum is None:
                 factor = 1.0 / float(self.num_batches_tracked)
         return use_batch, factor
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization over (N, H, W) per channel, as torch.nn.BatchNorm2d(num_features,
+    eps=1e-5, momentum=0.1, affine=True, track_running_stats=True).
+
+    Training normalizes with the batch statistics and updates running_mean / running_var
+    (unbiased variance) and num_batches_tracked; eval uses the running statistics. momentum=None
+    gives the cumulative moving average, as in PyTorch.
+    """
 
     def _check_input_shape(self, shape):
         N._check_count(shape, self.training or self.running_mean is None)
@@ -92,21 +103,12 @@ class BatchNorm2d(_RunningStats, Module):
                 return folded
         return BatchNormNode.make(self, x, use_batch, factor)[1]
 
-    def flops(self, in_shape, out_shape):
-        n = 1
-        for d in out_shape:
-            n *= d
-        return 2 * n
 
-
-class BatchNorm1d(BatchNorm2d):
+class BatchNorm1d(_BatchNorm):
     """Batch normalization of (N, C) or (N, C, L) inputs (classifier heads), as
     torch.nn.BatchNorm1d(num_features, eps=1e-5, momentum=0.1, affine=True,
     track_running_stats=True): statistics per channel over N (and L), the same C kernels as
     BatchNorm2d."""
-
-    def _input_channels(self):
-        return None  # not an image batch: checked in forward
 
     def forward(self, x):
         x = as_tensor(x, "BatchNorm1d input")

@@ -4,6 +4,18 @@ import itertools
 import numpy as np
 
 _versions = itertools.count(1)
+_hook_ids = itertools.count(1)
+
+
+class _HookHandle:
+    """What register_grad_ready_hook returns: remove() unregisters the hook."""
+
+    def __init__(self, hooks):
+        self.hooks = hooks
+        self.id = next(_hook_ids)
+
+    def remove(self):
+        self.hooks.pop(self.id, None)
 
 
 class Parameter:
@@ -19,7 +31,8 @@ class Parameter:
     version: a number that changes whenever the values change.
     """
 
-    __slots__ = ("_data", "_version", "grad", "requires_grad")
+    __slots__ = ("_data", "_version", "grad", "requires_grad", "_grad_ready_hooks")
+    _STATE = ("_data", "_version", "grad", "requires_grad")
 
     def __init__(self, data, requires_grad=True):
         arr = np.asarray(data)
@@ -29,6 +42,28 @@ class Parameter:
         self._version = next(_versions)
         self.grad = None
         self.requires_grad = bool(requires_grad)
+        self._grad_ready_hooks = None
+
+    def __getstate__(self):  # hooks belong to this process's objects (a DDP wrapper), not the state
+        return {name: getattr(self, name) for name in self._STATE}
+
+    def __setstate__(self, state):
+        for name in self._STATE:
+            setattr(self, name, state[name])
+        self._grad_ready_hooks = None
+
+    def register_grad_ready_hook(self, hook):
+        """Call `hook(param)` in every backward pass once this Parameter's gradient is final
+        for it (the last recorded op using the Parameter has been differentiated), while the
+        rest of the backward still runs; returns a handle whose remove() unregisters it.
+        Distributed training starts its gradient reductions from here."""
+        if not callable(hook):
+            raise TypeError("hook: expected a callable hook(param), got %r" % (hook,))
+        if self._grad_ready_hooks is None:
+            self._grad_ready_hooks = {}
+        handle = _HookHandle(self._grad_ready_hooks)
+        self._grad_ready_hooks[handle.id] = hook
+        return handle
 
     @property
     def data(self):
