@@ -22,8 +22,12 @@ cdef extern from "cnn_isa.h":
     ctypedef struct cnn_dwconv_config:
         const char* fwd_name
         const char* bww_name
+    ctypedef struct cnn_act_config:
+        const char* fwd_name
+        const char* bwd_name
     cnn_conv_config cnn_conv_cfg
     cnn_dwconv_config cnn_dwconv_cfg
+    cnn_act_config cnn_act_cfg
 
 ISA_LEVELS = ("generic", "avx2", "avx512")
 
@@ -57,6 +61,8 @@ def kernel_names():
         "conv2d_backward_weights": cnn_conv_cfg.bww_name.decode(),
         "depthwise_conv2d": cnn_dwconv_cfg.fwd_name.decode(),
         "depthwise_conv2d_backward_weights": cnn_dwconv_cfg.bww_name.decode(),
+        "activation": cnn_act_cfg.fwd_name.decode(),
+        "activation_backward": cnn_act_cfg.bwd_name.decode(),
     }
 
 

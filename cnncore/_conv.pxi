@@ -10,7 +10,7 @@ cdef extern from "cnn_ops.h":
                          int64_t nicb_max, float* w) nogil
     int cnn_conv2d_forward(const cnn_conv_desc* d, const float* x, const float* packed,
                            const int32_t* icb_lo, const int32_t* nicb, int64_t nicb_max,
-                           const float* bias, int relu, float* y) nogil
+                           const float* bias, int act, float alpha, float* y) nogil
     int cnn_conv2d_backward_data(const cnn_conv_desc* d, const float* dy, const float* packed_t,
                                  const int32_t* icb_lo_t, const int32_t* nicb_t,
                                  int64_t nicb_max_t, float* dx) nogil
@@ -21,7 +21,7 @@ cdef extern from "cnn_ops.h":
     void cnn_dwconv_pack(const cnn_conv_desc* d, const float* w, int transposed, float* packed) nogil
     void cnn_dwconv_unpack(const cnn_conv_desc* d, const float* packed, float* w) nogil
     int cnn_dwconv2d_forward(const cnn_conv_desc* d, const float* x, const float* packed,
-                             const float* bias, int relu, float* y) nogil
+                             const float* bias, int act, float alpha, float* y) nogil
     int cnn_dwconv2d_backward_data(const cnn_conv_desc* d, const float* dy, const float* packed_t,
                                    float* dx) nogil
     int cnn_dwconv2d_backward_weights(const cnn_conv_desc* d, const float* x, const float* dy,
@@ -63,7 +63,8 @@ def conv_unpack(geom, const float[:, :, :, :, :, ::1] packed, const int32_t[::1]
 
 
 def conv_forward(geom, const float[:, :, :, :, ::1] x, const float[:, :, :, :, :, ::1] packed,
-                 const int32_t[::1] icb_lo, const int32_t[::1] nicb, bias, bint relu):
+                 const int32_t[::1] icb_lo, const int32_t[::1] nicb, bias, int act, float alpha=0.0):
+    """act: the epilogue activation kind (cnn_act.h; 0 none, 1 ReLU, ...), alpha its parameter."""
     cdef cnn_conv_desc d = _conv_desc(geom)
     out = _empty((d.n, (d.c_out + 15) // 16, d.oh, d.ow, 16), dtype=np.float32)
     if out.size == 0:
@@ -77,7 +78,7 @@ def conv_forward(geom, const float[:, :, :, :, ::1] x, const float[:, :, :, :, :
     cdef int rc
     with nogil:
         rc = cnn_conv2d_forward(&d, &x[0, 0, 0, 0, 0], &packed[0, 0, 0, 0, 0, 0], &icb_lo[0],
-                                &nicb[0], packed.shape[1], bp, relu, &y[0, 0, 0, 0, 0])
+                                &nicb[0], packed.shape[1], bp, act, alpha, &y[0, 0, 0, 0, 0])
     _check(rc)
     return out
 
@@ -149,7 +150,7 @@ def dwconv_unpack(geom, const float[:, :, :, ::1] packed):
 
 
 def dwconv_forward(geom, const float[:, :, :, :, ::1] x, const float[:, :, :, ::1] packed,
-                   bias, bint relu):
+                   bias, int act, float alpha=0.0):
     cdef cnn_conv_desc d = _conv_desc(geom)
     out = _empty((d.n, (d.c_out + 15) // 16, d.oh, d.ow, 16), dtype=np.float32)
     if out.size == 0:
@@ -162,7 +163,7 @@ def dwconv_forward(geom, const float[:, :, :, :, ::1] x, const float[:, :, :, ::
         bp = &b[0]
     cdef int rc
     with nogil:
-        rc = cnn_dwconv2d_forward(&d, &x[0, 0, 0, 0, 0], &packed[0, 0, 0, 0], bp, relu,
+        rc = cnn_dwconv2d_forward(&d, &x[0, 0, 0, 0, 0], &packed[0, 0, 0, 0], bp, act, alpha,
                                   &y[0, 0, 0, 0, 0])
     _check(rc)
     return out

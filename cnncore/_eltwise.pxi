@@ -10,6 +10,12 @@ cdef extern from "cnn_eltwise.h":
     void cnn_relu6(const float* x, int64_t count, float* y) nogil
     void cnn_relu6_backward(const float* dy, const float* y, int64_t count, float* dx) nogil
     void cnn_add(const float* a, const float* b, int64_t count, float* y) nogil
+    void cnn_act_forward(int kind, float alpha, const float* x, int64_t count, float* y) nogil
+    void cnn_act_backward(int kind, float alpha, const float* dy, const float* x, const float* y,
+                          int64_t count, float* dx) nogil
+
+cdef extern from "cnn_act.h":
+    int cnn_act_grad_from_output(int kind, float alpha) nogil
     uint64_t cnn_dropout_hash(uint64_t seed, uint64_t index) nogil
     void cnn_dropout(const float* x, int64_t count, double p, uint64_t seed, float* y) nogil
     void cnn_dropout_nchw16c(const float* x, int64_t n, int64_t c, int64_t hw, double p,
@@ -78,6 +84,46 @@ def relu6_backward(dy, y):
 
 def add(a, b):
     return _binary(2, a, b)
+
+
+def act_forward(int kind, float alpha, x):
+    """act(x) elementwise for an activation kind of cnn_act.h (x: C-contiguous float32, any
+    shape; kind in [1, CNN_ACT_COUNT), checked by the caller)."""
+    out = _empty(x.shape, dtype=np.float32)
+    if out.size == 0:
+        return out
+    cdef const float[::1] xv = _flat(x)
+    cdef float[::1] yv = out.reshape(-1)
+    cdef int64_t count = out.size
+    with nogil:
+        cnn_act_forward(kind, alpha, &xv[0], count, &yv[0])
+    return out
+
+
+def act_backward(int kind, float alpha, dy, x, y):
+    """dy * act'(x) from x (None allowed when act_grad_from_output) and y = act(x)."""
+    out = _empty(dy.shape, dtype=np.float32)
+    if out.size == 0:
+        return out
+    if x is None and not cnn_act_grad_from_output(kind, alpha):
+        raise ValueError("act_backward: this activation's gradient needs its input")
+    cdef const float[::1] dv = _flat(dy)
+    cdef const float[::1] yv = _flat(y)
+    cdef const float[::1] xv
+    cdef const float* xp = NULL
+    if x is not None:
+        xv = _flat(x)
+        xp = &xv[0]
+    cdef float[::1] ov = out.reshape(-1)
+    cdef int64_t count = out.size
+    with nogil:
+        cnn_act_backward(kind, alpha, &dv[0], xp, &yv[0], count, &ov[0])
+    return out
+
+
+def act_grad_from_output(int kind, float alpha):
+    """Whether the activation's gradient is a function of its output alone."""
+    return bool(cnn_act_grad_from_output(kind, alpha))
 
 
 def dropout_hash(uint64_t seed, uint64_t index):

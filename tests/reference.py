@@ -663,7 +663,13 @@ ACTIVATIONS = {
     "gelu_tanh": (lambda x: 0.5 * x * (1 + _gelu_tanh_parts(x)[0]),
                   lambda g, x: g * (0.5 * (1 + _gelu_tanh_parts(x)[0])
                                     + 0.5 * x * (1 - _gelu_tanh_parts(x)[0] ** 2) * _gelu_tanh_parts(x)[1])),
+    "relu": (lambda x: np.maximum(x, 0), lambda g, x: g * (x > 0)),
     "relu6": (lambda x: np.clip(x, 0, 6), lambda g, x: g * ((x > 0) & (x < 6))),
+    "elu": (lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
+            lambda g, x: g * np.where(x > 0, 1.0, np.exp(np.minimum(x, 0)))),
+    "mish": (lambda x: x * np.tanh(np.logaddexp(0, x)),
+             lambda g, x: g * (np.tanh(np.logaddexp(0, x))
+                               + x * _sigmoid64(x) * (1 - np.tanh(np.logaddexp(0, x)) ** 2))),
 }
 
 
@@ -969,3 +975,52 @@ def adjust_contrast(img, factor):
     img = _f64(img)
     mean = (0.299 * img[0] + 0.587 * img[1] + 0.114 * img[2]).mean()
     return np.clip(factor * img + (1 - factor) * mean, 0, 1)
+
+
+# ------------------------------------------------------------- group / layer / instance norm ---
+
+def group_norm(x, groups, weight=None, bias=None, eps=1e-5):
+    """torch.nn.functional.group_norm on (N, C, *): returns (y, mean (N, G), invstd (N, G))."""
+    x = _f64(x)
+    n, c = x.shape[:2]
+    xg = x.reshape(n, groups, -1)
+    mean = xg.mean(axis=2)
+    invstd = 1.0 / np.sqrt(xg.var(axis=2) + eps)
+    y = ((xg - mean[:, :, None]) * invstd[:, :, None]).reshape(x.shape)
+    return y * _per_channel(weight, x, 1) + _per_channel(bias, x, 0), mean, invstd
+
+
+def group_norm_backward(gy, x, groups, weight=None, eps=1e-5):
+    """Gradients of group_norm: (gx, gweight, gbias)."""
+    gy, x = _f64(gy), _f64(x)
+    n, c = x.shape[:2]
+    xhat = group_norm(x, groups, eps=eps)[0]
+    axes = (0,) + tuple(range(2, x.ndim))
+    gweight, gbias = (gy * xhat).sum(axis=axes), gy.sum(axis=axes)
+    g = (gy * _per_channel(weight, x, 1)).reshape(n, groups, -1)
+    xh = xhat.reshape(n, groups, -1)
+    invstd = group_norm(x, groups, eps=eps)[2][:, :, None]
+    gx = invstd * (g - g.mean(axis=2, keepdims=True) - xh * (g * xh).mean(axis=2, keepdims=True))
+    return gx.reshape(x.shape), gweight, gbias
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """torch.nn.functional.layer_norm: normalize over the trailing len(normalized_shape) dims."""
+    x = _f64(x)
+    axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
+    xhat = (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+    return xhat * (1.0 if weight is None else _f64(weight)) + (0.0 if bias is None else _f64(bias))
+
+
+def layer_norm_backward(gy, x, normalized_shape, weight=None, eps=1e-5):
+    """Gradients of layer_norm: (gx, gweight, gbias) (weight-shaped)."""
+    gy, x = _f64(gy), _f64(x)
+    k = len(normalized_shape)
+    axes = tuple(range(x.ndim - k, x.ndim))
+    xhat = layer_norm(x, normalized_shape, eps=eps)
+    invstd = 1.0 / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+    g = gy * (1.0 if weight is None else _f64(weight))
+    gx = invstd * (g - g.mean(axis=axes, keepdims=True)
+                   - xhat * (g * xhat).mean(axis=axes, keepdims=True))
+    lead = tuple(range(x.ndim - k))
+    return gx, (gy * xhat).sum(axis=lead), gy.sum(axis=lead)

@@ -222,9 +222,18 @@ def _cases():
     add(("relu_backward-shape", F.relu_backward, lambda: A(X, X[:1]), ValueError, ["output", "(1, 3, 6, 6)"]))
     add(("relu6-object", F.relu6, lambda: A(obj((2,))), TypeError, ["input"]))
     add(("relu6_backward-shape", F.relu6_backward, lambda: A(X, X[0]), ValueError, ["output"]))
-    for fn in (F.sigmoid, F.tanh, F.silu, F.hardswish, F.hardsigmoid, F.leaky_relu, F.gelu):
+    for fn in (F.sigmoid, F.tanh, F.silu, F.hardswish, F.hardsigmoid, F.leaky_relu, F.gelu, F.elu, F.mish):
         add(("%s-object" % fn.__name__, fn, lambda: A(obj((2, 2))), TypeError, ["input", "object"]))
     add(("leaky_relu-slope", F.leaky_relu, lambda: A(X, "a"), TypeError, ["negative_slope"]))
+    add(("elu-alpha", F.elu, lambda: A(X, "a"), TypeError, ["alpha"]))
+    # ---- group / layer / instance norm
+    add(("group_norm-groups", F.group_norm, lambda: A(X, 2), ValueError, ["num_groups", "3", "2"]))
+    add(("group_norm-weight", F.group_norm, lambda: A(X, 3, np.ones(4)), ValueError, ["weight", "(3,)", "(4,)"]))
+    add(("group_norm-object", F.group_norm, lambda: A(obj(X.shape), 3), TypeError, ["input", "object"]))
+    add(("layer_norm-shape", F.layer_norm, lambda: A(X, (5, 6)), ValueError, ["normalized_shape", "(5, 6)"]))
+    add(("layer_norm-bias", F.layer_norm, lambda: A(X, (6,), None, np.ones(5)), ValueError, ["bias", "(6,)"]))
+    add(("instance_norm-ndim", F.instance_norm, lambda: A(X[0, 0, 0]), ValueError, ["input", "(6,)"]))
+    add(("instance_norm-running", F.instance_norm, lambda: A(X, np.zeros(3)), TypeError, ["running_mean", "float32"]))
     add(("gelu-approximate", F.gelu, lambda: A(X, "erf"), ValueError, ["approximate", "'erf'"]))
     add(("softmax-dim", F.softmax, lambda: A(X, 4), ValueError, ["dim", "4"]))
     add(("log_softmax-dim", F.log_softmax, lambda: A(X, -5), ValueError, ["dim"]))
@@ -471,6 +480,28 @@ def _layer_cases():
     for name in ("Sigmoid", "Tanh", "SiLU", "Hardswish", "Hardsigmoid"):
         add(("%s.forward-object" % name, lambda name=name: (getattr(nn, name)(), (obj((2, 2)),), {}),
              TypeError, ["input", "object"]))
+    for name in ("GELU", "LeakyReLU", "ELU", "Mish", "Softmax", "LogSoftmax"):
+        add(("%s.forward-object" % name, lambda name=name: (getattr(nn, name)(), (obj((2, 2)),), {}),
+             TypeError, ["input", "object"]))
+    add(("GELU-approximate", lambda: (nn.GELU, ("erf",), {}), ValueError, ["approximate", "'erf'"]))
+    add(("LeakyReLU-slope", lambda: (nn.LeakyReLU, ("a",), {}), TypeError, ["negative_slope"]))
+    add(("ELU-alpha", lambda: (nn.ELU, (None,), {}), TypeError, ["alpha"]))
+    add(("Softmax-dim", lambda: (nn.Softmax, (1.5,), {}), TypeError, ["dim", "1.5"]))
+    add(("GroupNorm-groups", lambda: (nn.GroupNorm, (4, 6), {}), ValueError, ["num_channels", "4", "6"]))
+    add(("GroupNorm-eps", lambda: (nn.GroupNorm, (2, 6), {"eps": -1.0}), ValueError, ["eps"]))
+    add(("GroupNorm.forward-channels", lambda: (nn.GroupNorm(2, 4), (x4,), {}), ValueError,
+         ["GroupNorm input", "4 channels", "(2, 3, 6, 6)"]))
+    add(("LayerNorm-shape", lambda: (nn.LayerNorm, ((3, 0),), {}), ValueError, ["normalized_shape", "0"]))
+    add(("LayerNorm.forward-shape", lambda: (nn.LayerNorm(5), (x4,), {}), ValueError,
+         ["LayerNorm input", "(5,)", "(2, 3, 6, 6)"]))
+    add(("InstanceNorm2d-0", lambda: (nn.InstanceNorm2d, (0,), {}), ValueError, ["num_features"]))
+    add(("InstanceNorm2d.forward-channels", lambda: (nn.InstanceNorm2d(4), (x4,), {}), ValueError,
+         ["InstanceNorm2d input", "4 channels"]))
+    add(("BatchNorm1d-momentum", lambda: (nn.BatchNorm1d, (3,), {"momentum": -1}), ValueError, ["momentum"]))
+    add(("BatchNorm1d.forward-ndim", lambda: (nn.BatchNorm1d(3), (x4,), {}), ValueError,
+         ["BatchNorm1d input", "(N, 3)", "(2, 3, 6, 6)"]))
+    add(("BatchNorm1d.forward-one", lambda: (nn.BatchNorm1d(3), (randn((1, 3)),), {}), ValueError,
+         ["more than 1 value"]))
     add(("StochasticDepth-p", lambda: (nn.StochasticDepth, (1.5, "row"), {}), ValueError, ["p", "1.5"]))
     add(("StochasticDepth-mode", lambda: (nn.StochasticDepth, (0.2, "col"), {}), ValueError, ["mode", "'col'"]))
     add(("StochasticDepth.forward-object", lambda: (nn.StochasticDepth(0.2, "row"), (obj((2, 2)),), {}),

@@ -88,8 +88,9 @@ def test_sequential_fusion_plan():
     fused = ["Conv2d", "BatchNorm2d+ReLU", "Conv2d", "BatchNorm2d+ReLU", "MaxPool2d"]
     assert graph_ops(net(x)) == fused
     assert graph_ops(net.eval()(x)) == ["Conv2d+BatchNorm2d+ReLU", "Conv2d+BatchNorm2d+ReLU", "MaxPool2d"]
-    # ReLU6 is never folded into a ReLU epilogue
-    assert graph_ops(nn.Sequential(nn.Conv2d(1, 1, 1), nn.ReLU6())(randn((1, 1, 2, 2)))) == ["Conv2d", "ReLU6"]
+    # ReLU6 runs in the convolution's epilogue as ReLU6 (not as a ReLU), and never joins a batch norm
+    assert graph_ops(nn.Sequential(nn.Conv2d(1, 1, 1), nn.ReLU6())(randn((1, 1, 2, 2)))) == ["Conv2d+ReLU6"]
+    assert graph_ops(nn.Sequential(nn.BatchNorm2d(1), nn.ReLU6())(randn((2, 1, 2, 2)))) == ["BatchNorm2d", "ReLU6"]
 
 
 def test_fused_and_unfused_give_the_same_results():
@@ -162,14 +163,14 @@ def test_blocks_reorder_only_at_their_edges(monkeypatch):
 def test_relu_and_add_run_fused(monkeypatch):
     """No standalone ReLU or add pass in the forward of conv/BN+ReLU stacks and residual blocks."""
     calls = []
-    for name in ("relu", "add", "relu_backward"):
+    for name in ("relu", "add", "relu_backward", "act_forward", "act_backward"):
         original = getattr(_kernels, name)
         monkeypatch.setattr(_kernels, name, lambda *a, _n=name, _f=original: calls.append(_n) or _f(*a))
     x = randn((2, 8, 6, 6), 1)
     conv_relu = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 1), nn.ReLU())
     # backward: the conv+ReLU mask is its own pass, the shortcut's gradient is one add
     for net, backward_calls in ((nn.Sequential(nn.Conv2d(8, 20, 3), nn.BatchNorm2d(20), nn.ReLU()), []),
-                                (conv_relu, ["relu_backward", "relu_backward"]),
+                                (conv_relu, ["act_backward", "act_backward"]),
                                 (nn.BasicBlock(8, 8), ["add"]), (nn.BasicBlock(8, 16, 2), ["add"]),
                                 (nn.Bottleneck(8, 2), ["add"])):
         y = net(x)

@@ -1,7 +1,10 @@
-"""Recorded activations. ReLU and ReLU6 run the C kernels (a ReLU after a pending convolution or
-batch norm is fused into it); the others are NumPy expressions on the raw values, blocked data
-included (padded lanes reset to zero where f(0) != 0). Formulas and gradients are PyTorch's."""
+"""Recorded activations. ReLU, ReLU6, LeakyReLU, Sigmoid, Tanh, SiLU, Hardswish and Hardsigmoid
+run the C kernels of cnn_act.h (and are fused into a pending convolution's epilogue, a ReLU also
+into a batch norm; see fusion); GELU, ELU, Mish and softmax are NumPy expressions on the raw
+values, blocked data included (padded lanes reset to zero where f(0) != 0). Formulas and
+gradients are PyTorch's."""
 import numbers
+from collections import namedtuple
 
 import numpy as np
 
@@ -9,8 +12,8 @@ from .. import _kernels
 from ..functional._layout import Blocked
 from . import fusion
 from .ops import as_tensor, output
-from .values import as_blocked, as_plain, zero_pad_lanes
 from .tracehook import traced
+from .values import as_blocked, as_plain, zero_pad_lanes
 
 
 def _raw(v):
@@ -53,33 +56,56 @@ def _elementwise(x, name, forward, backward, save="x"):
     return output(y, x.shape, [x], name, grad_fn)
 
 
+class Act(namedtuple("Act", "kind alpha name")):
+    """An activation the C kernels run (cnn_act.h): kind number, parameter, graph name. The
+    same kinds run in the convolution epilogue when fused (cnncore.autograd.fusion)."""
+
+    __slots__ = ()
+
+    @property
+    def grad_from_output(self):
+        return _kernels.act_grad_from_output(self.kind, self.alpha)
+
+
+RELU, RELU6 = Act(1, 0.0, "ReLU"), Act(2, 0.0, "ReLU6")
+SIGMOID, TANH, SILU = Act(4, 0.0, "Sigmoid"), Act(5, 0.0, "Tanh"), Act(6, 0.0, "SiLU")
+HARDSWISH, HARDSIGMOID = Act(7, 0.0, "Hardswish"), Act(8, 0.0, "Hardsigmoid")
+
+
+def leaky(negative_slope):
+    return Act(3, float(negative_slope), "LeakyReLU")
+
+
+def apply(x, act):
+    """act(x), recorded: fused into a pending producer of x where fusion allows, else the C
+    elementwise kernel (padded lanes of blocked values re-zeroed: f(0) may be nonzero)."""
+    x = as_tensor(x, "input")
+    fused = fusion.activation(x, act)
+    if fused is not None:
+        return fused
+    v = x.value
+    ch = _layout(v)
+    xr = _raw(v)
+    yr = _kernels.act_forward(act.kind, act.alpha, xr)
+    y = _wrap(yr, ch)
+    keep_x = None if act.grad_from_output else xr
+
+    def grad_fn(g, needs):
+        return [_wrap(_kernels.act_backward(act.kind, act.alpha, _grad_raw(g, ch), keep_x, yr), ch)]
+
+    return output(y, x.shape, [x], act.name, grad_fn)
+
+
 @traced("relu")
 def relu(x):
     """max(x, 0) (fused into a pending convolution or batch norm that produced x)."""
-    x = as_tensor(x, "input")
-    fused = fusion.relu(x)
-    if fused is not None:
-        return fused
-    return _kernel_act(x, _kernels.relu, _kernels.relu_backward, "ReLU")
+    return apply(x, RELU)
 
 
 @traced("relu6")
 def relu6(x):
     """min(max(x, 0), 6)."""
-    return _kernel_act(as_tensor(x, "input"), _kernels.relu6, _kernels.relu6_backward, "ReLU6")
-
-
-def _kernel_act(x, fwd, bwd, name):
-    v = x.value
-    ch = _layout(v)
-    y = Blocked(fwd(v.data), ch) if ch is not None else fwd(v)
-    yr = _raw(y)
-
-    def grad_fn(g, needs):
-        d = bwd(_grad_raw(g, ch), yr)
-        return [Blocked(d, ch) if ch is not None else d]
-
-    return output(y, x.shape, [x], name, grad_fn)
+    return apply(x, RELU6)
 
 
 @traced("leaky_relu")
@@ -87,9 +113,7 @@ def leaky_relu(x, negative_slope=0.01):
     """x if x > 0 else negative_slope * x."""
     if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
         raise TypeError("negative_slope: expected a number, got %r" % (negative_slope,))
-    s = np.float32(negative_slope)
-    return _elementwise(x, "LeakyReLU", lambda a: np.where(a > 0, a, a * s),
-                        lambda g, a, y: np.where(a > 0, g, g * s))
+    return apply(x, leaky(negative_slope))
 
 
 @traced("abs")
@@ -105,38 +129,50 @@ def _sigmoid(a):
 @traced("sigmoid")
 def sigmoid(x):
     """1 / (1 + exp(-x))."""
-    return _elementwise(x, "Sigmoid", _sigmoid, lambda g, a, y: g * y * (1 - y), save="y")
+    return apply(x, SIGMOID)
 
 
 @traced("tanh")
 def tanh(x):
-    return _elementwise(x, "Tanh", np.tanh, lambda g, a, y: g * (1 - y * y), save="y")
+    return apply(x, TANH)
 
 
 @traced("silu")
 def silu(x):
     """x * sigmoid(x) (swish)."""
-    def backward(g, a, y):
-        s = _sigmoid(a)
-        return g * (s * (1 + a * (1 - s)))
-
-    return _elementwise(x, "SiLU", lambda a: a * _sigmoid(a), backward)
+    return apply(x, SILU)
 
 
 @traced("hardswish")
 def hardswish(x):
     """x * relu6(x + 3) / 6."""
-    def backward(g, a, y):
-        return np.where(a < -3, 0, np.where(a <= 3, g * (a / 3 + 0.5), g))
-
-    return _elementwise(x, "Hardswish", lambda a: a * np.clip(a + 3, 0, 6) / 6, backward)
+    return apply(x, HARDSWISH)
 
 
 @traced("hardsigmoid")
 def hardsigmoid(x):
     """relu6(x + 3) / 6."""
-    return _elementwise(x, "Hardsigmoid", lambda a: np.clip(a + 3, 0, 6) / 6,
-                        lambda g, a, y: np.where((a > -3) & (a < 3), g / 6, 0))
+    return apply(x, HARDSIGMOID)
+
+
+def elu(x, alpha=1.0):
+    """x if x > 0 else alpha * (exp(x) - 1)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise TypeError("alpha: expected a number, got %r" % (alpha,))
+    a32 = np.float32(alpha)
+    return _elementwise(x, "ELU", lambda a: np.where(a > 0, a, a32 * np.expm1(np.minimum(a, 0))),
+                        lambda g, a, y: np.where(a > 0, g, g * a32 * np.exp(np.minimum(a, 0))))
+
+
+def mish(x):
+    """x * tanh(softplus(x))."""
+    def backward(g, a, y):
+        a64 = a.astype(np.float64)
+        t = np.tanh(np.logaddexp(0.0, a64))
+        return g * (t + a64 * _sigmoid(a64) * (1 - t * t))
+
+    return _elementwise(x, "Mish", lambda a: a * np.tanh(np.logaddexp(0.0, a.astype(np.float64))),
+                        backward)
 
 
 def _erf(a):

@@ -1,7 +1,11 @@
 """Fusion as rewrites of pending graph nodes, wherever the pattern occurs (Sequential, blocks,
 custom forwards alike):
 
-- relu(conv(x))                  -> conv with a ReLU epilogue
+- act(conv(x))                   -> conv with the activation in its epilogue, for every kind the
+                                    C kernels have (ReLU, ReLU6, LeakyReLU, Sigmoid, Tanh, SiLU,
+                                    Hardswish, Hardsigmoid); when the graph records, only those
+                                    whose gradient follows from the output (the fused node keeps
+                                    no pre-activation values)
 - batch_norm_eval(conv(x))       -> conv with the BatchNorm folded into its weights and bias
 - relu(batch_norm(x))            -> one BN+ReLU pass
 - relu(batch_norm(x) + r)        -> one BN+add+ReLU pass (an eval-mode BN folded into a conv is
@@ -28,12 +32,18 @@ def _absorb(node):
     unpend(node)
 
 
-def relu(x):
-    """The fused form of relu(x), or None."""
+def activation(x, act):
+    """The fused form of act(x) (an activations.Act), or None."""
     node = _pending(x, ConvNode)
-    if node is not None and not node.relu:
+    if node is not None and node.act is None and (not node.rec or act.grad_from_output):
         _absorb(node)
-        return node.variant(relu=True)[1]
+        return node.variant(act=act)[1]
+    if act.name == "ReLU":
+        return _relu_into_batch_norm(x)
+    return None
+
+
+def _relu_into_batch_norm(x):
     node = _pending(x, BatchNormNode)
     if node is not None and not node.relu and not node.residual:
         _absorb(node)
@@ -49,7 +59,7 @@ def relu(x):
                 return bn.variant(relu=True, residual=other)[1]
         for main, other in ((a, b), (b, a)):
             conv = _pending(main, ConvNode)
-            if conv is not None and conv.fold is not None and not conv.relu:
+            if conv is not None and conv.fold is not None and conv.act is None:
                 # conv, then the eval-mode BN with the add and ReLU fused, instead of the fold
                 _absorb(node)
                 _absorb(conv)
@@ -64,12 +74,12 @@ def relu(x):
 def batch_norm_eval(bn, x):
     """The fold of an eval-mode BatchNorm into a pending convolution producing x, or None."""
     node = _pending(x, ConvNode)
-    if node is None or node.relu or node.fold is not None or bn.running_mean is None:
+    if node is None or node.act is not None or node.fold is not None or bn.running_mean is None:
         return None
     if node.conv.out_channels != bn.num_features:
         return None
     _absorb(node)
-    fused, out = ConvNode.make(node.conv, node.inputs[0], node.geom, False, bn, node)
+    fused, out = ConvNode.make(node.conv, node.inputs[0], node.geom, None, bn, node)
     return out
 
 
@@ -85,7 +95,7 @@ def try_lazy_add(a, b):
         bn = _pending(t, BatchNormNode)
         conv = _pending(t, ConvNode)
         if (bn is not None and not bn.relu and not bn.residual) or (
-                conv is not None and conv.fold is not None and not conv.relu):
+                conv is not None and conv.fold is not None and conv.act is None):
             joinable = True
     if not joinable:
         return None

@@ -129,22 +129,23 @@ class LazyNode(Node):
 
 class ConvNode(LazyNode):
     """conv(x) + bias, optionally with an eval-mode BatchNorm folded into the weights (`fold`)
-    and a ReLU in the epilogue."""
+    and an activation (`act`, an activations.Act, or None) in the epilogue."""
 
-    __slots__ = ("conv", "geom", "packed", "bias", "relu", "fold", "plain")
+    __slots__ = ("conv", "geom", "packed", "bias", "act", "fold", "plain")
 
     @property
     def name(self):
-        return "Conv2d" + ("+BatchNorm2d" if self.fold is not None else "") + ("+ReLU" if self.relu else "")
+        return ("Conv2d" + ("+BatchNorm2d" if self.fold is not None else "")
+                + ("+" + self.act.name if self.act is not None else ""))
 
     @classmethod
-    def make(cls, conv, x, geom, relu=False, fold=None, plain=None):
+    def make(cls, conv, x, geom, act=None, fold=None, plain=None):
         node = cls.__new__(cls)
         params = [p for p in (conv.weight, conv.bias) if p is not None]
         if fold is not None:
             params += [p for p in (fold.weight, fold.bias) if p is not None]
         Node.__init__(node, [x], params)
-        node.conv, node.geom, node.relu, node.fold = conv, geom, relu, fold
+        node.conv, node.geom, node.act, node.fold = conv, geom, act, fold
         node.plain = plain
         if fold is None:
             node.packed, node.bias = conv.packed(), conv._bias()
@@ -153,21 +154,22 @@ class ConvNode(LazyNode):
         shape = (geom.n, geom.c_out, geom.oh, geom.ow)
         return node, node.emit(shape, [x], params)
 
-    def variant(self, relu=None, fold=None):
-        relu = self.relu if relu is None else relu
-        return ConvNode.make(self.conv, self.inputs[0], self.geom, relu,
+    def variant(self, act=None, fold=None):
+        act = self.act if act is None else act
+        return ConvNode.make(self.conv, self.inputs[0], self.geom, act,
                              fold if fold is not None else self.fold, self.plain)
 
     def run(self):
         xb = blocked_input(self.inputs[0])
-        g, packed = self.geom, self.packed
+        g, packed, act = self.geom, self.packed, self.act
+        kind, alpha = (0, 0.0) if act is None else (act.kind, act.alpha)
         if packed.depthwise or _shares_blocks(packed) or g.n == 0:
-            y = conv2d_blocked(xb, packed, self.bias, g[7:9], g[9:11], g[11:13], self.relu)[0]
+            y = conv2d_blocked(xb, packed, self.bias, g[7:9], g[9:11], g[11:13], act=act)[0]
         else:
             p, lo, cnt, _ = packed.forward_packing
-            y = Blocked(_kernels.conv_forward(g, xb.data, p, lo, cnt, self.bias, self.relu), g.c_out)
+            y = Blocked(_kernels.conv_forward(g, xb.data, p, lo, cnt, self.bias, kind, alpha), g.c_out)
         if self.rec:
-            self.save = (xb if self._needs_weight_grad() else None, y if self.relu else None)
+            self.save = (xb if self._needs_weight_grad() else None, y if act is not None else None)
         return y
 
     def _needs_weight_grad(self):
@@ -179,8 +181,9 @@ class ConvNode(LazyNode):
     def backward(self, grad, needs):
         xb, y = self.save
         dyb = as_blocked(grad)
-        if y is not None:
-            dyb = Blocked(_kernels.relu_backward(dyb.data, y.data), dyb.channels)
+        if y is not None:  # fusion admits only activations whose gradient follows from y
+            act = self.act
+            dyb = Blocked(_kernels.act_backward(act.kind, act.alpha, dyb.data, None, y.data), dyb.channels)
         g, packed, conv, bn = self.geom, self.packed, self.conv, self.fold
         dx = conv_backward_data_blocked(dyb, packed, g) if needs[0] else None
         dw = conv_backward_weights_blocked(dyb, xb, packed, g) if xb is not None else None

@@ -27,3 +27,4 @@ from ._activation import *  # noqa: F401,F403
 from ._loss import *  # noqa: F401,F403
 from ._linear import *  # noqa: F401,F403
 from ._tensor_dispatch import *  # noqa: F401,F403,E402
+from ._normalization import *  # noqa: F401,F403,E402

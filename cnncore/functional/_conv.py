@@ -140,8 +140,11 @@ def _check_packed(packed):
         raise TypeError("packed: expected a PackedConv, got %s" % type(packed).__name__)
 
 
-def conv2d_blocked(xb, packed, bias=None, stride=1, padding=0, dilation=1, relu=False):
-    """Convolution of a Blocked input with PackedConv weights; returns (Blocked output, geometry)."""
+def conv2d_blocked(xb, packed, bias=None, stride=1, padding=0, dilation=1, relu=False, act=None):
+    """Convolution of a Blocked input with PackedConv weights; returns (Blocked output, geometry).
+    The kernel's epilogue runs a ReLU (relu=True) or the activation `act`, a (kind, alpha) pair of
+    cnn_act.h (cnncore.autograd.activations.Act), which takes precedence."""
+    kind, alpha = (act[0], act[1]) if act is not None else (int(bool(relu)), 0.0)
     check_blocked(xb, "input")
     _check_packed(packed)
     g = conv_geometry(xb.shape, packed.weight.shape, stride, padding, dilation, packed.groups)
@@ -149,15 +152,15 @@ def conv2d_blocked(xb, packed, bias=None, stride=1, padding=0, dilation=1, relu=
     if g.ph or g.pw:  # the C operator's zero-padded copy of the input
         check_alloc("padded input", (g.n, -(-g.c_in // 16), g.h + 2 * g.ph, g.w + 2 * g.pw, 16))
     if packed.depthwise:
-        y = _kernels.dwconv_forward(g, xb.data, packed.forward_packing, bias, relu)
+        y = _kernels.dwconv_forward(g, xb.data, packed.forward_packing, bias, kind, alpha)
     elif _shares_blocks(packed) and not np.isfinite(xb.data).all():
         opg = g.c_out // g.groups
         y = _by_group(xb.data, g.c_in, packed, lambda k, x, p: conv2d_blocked(
             to_blocked(x), p, None if bias is None else bias[k * opg:(k + 1) * opg],
-            stride, padding, dilation, relu)[0])
+            stride, padding, dilation, relu, act)[0])
     else:
         p, lo, cnt, _ = packed.forward_packing
-        y = _kernels.conv_forward(g, xb.data, p, lo, cnt, bias, relu)
+        y = _kernels.conv_forward(g, xb.data, p, lo, cnt, bias, kind, alpha)
     return Blocked(y, g.c_out), g
 
 

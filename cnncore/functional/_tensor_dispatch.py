@@ -7,7 +7,7 @@ from . import _activation, _conv, _conv_transpose, _linear, _loss, _pad, _pool, 
 from ..autograd.tracehook import traced
 
 __all__ = ["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid",
-           "gelu", "softmax", "log_softmax", "conv2d", "linear", "max_pool2d", "avg_pool2d",
+           "gelu", "elu", "mish", "softmax", "log_softmax", "conv2d", "linear", "max_pool2d", "avg_pool2d",
            "adaptive_avg_pool2d", "adaptive_max_pool2d", "dropout", "cross_entropy", "flatten", "nll_loss",
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "conv_transpose2d",
@@ -47,8 +47,10 @@ def relu6(input):
 
 
 def _numpy_or_tensor(fn_name, doc):
-    """A functional activation: recorded on Tensors, NumPy in and out otherwise."""
+    """A functional activation: recorded on Tensors, NumPy in and out otherwise. `inplace=` is
+    accepted as torch's functionals take it (cnncore never modifies an input)."""
     def fn(input, *args, **kwargs):
+        kwargs.pop("inplace", None)
         op = getattr(_autograd()[1], fn_name)
         if _any_tensor(input):
             return op(input, *args, **kwargs)
@@ -67,6 +69,8 @@ _ACTIVATIONS = {
     "hardswish": "x * relu6(x + 3) / 6, as torch.nn.functional.hardswish.",
     "hardsigmoid": "relu6(x + 3) / 6, as torch.nn.functional.hardsigmoid.",
     "gelu": "x * Phi(x) (approximate='none') or the tanh approximation, as torch.nn.functional.gelu.",
+    "elu": "x if x > 0 else alpha * (exp(x) - 1), as torch.nn.functional.elu.",
+    "mish": "x * tanh(softplus(x)), as torch.nn.functional.mish.",
 }
 globals().update({name: _numpy_or_tensor(name, doc) for name, doc in _ACTIVATIONS.items()})
 

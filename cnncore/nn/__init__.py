@@ -3,7 +3,8 @@ state_dict keys. A module defines forward(); `loss.backward()` (the recorded gra
 Parameter's `.grad`; `model.backward(dy)` differentiates from a given output gradient."""
 from ..autograd.engine import ConcurrentUseError
 from . import init, utils
-from .activation import Dropout, Hardsigmoid, Hardswish, ReLU, ReLU6, Sigmoid, SiLU, Tanh
+from .activation import (ELU, GELU, Dropout, Hardsigmoid, Hardswish, LeakyReLU, LogSoftmax, Mish, ReLU, ReLU6,
+                         Sigmoid, SiLU, Softmax, Tanh)
 from .blocks import BasicBlock, Bottleneck, InvertedResidual, conv_bn_act
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv2d, ConvTranspose2d
@@ -12,7 +13,8 @@ from .linear import Flatten, Identity, Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,
                    NLLLoss, SmoothL1Loss)
 from .module import IncompatibleKeys, Module, StateDictError
-from .norm import BatchNorm2d
+from .norm import BatchNorm1d, BatchNorm2d
+from .normalization import GroupNorm, InstanceNorm2d, LayerNorm
 from .padding import CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d
 from .parameter import Parameter
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
@@ -27,9 +29,10 @@ __all__ = [
     # convolution, linear, reshaping
     "Conv2d", "ConvTranspose2d", "Flatten", "Identity", "Linear",
     # normalization
-    "BatchNorm2d", "SyncBatchNorm",
+    "BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm2d", "LayerNorm", "SyncBatchNorm",
     # activations and regularization
-    "Dropout", "Dropout2d", "Hardsigmoid", "Hardswish", "ReLU", "ReLU6", "Sigmoid", "SiLU", "Tanh",
+    "Dropout", "Dropout2d", "ELU", "GELU", "Hardsigmoid", "Hardswish", "LeakyReLU", "LogSoftmax", "Mish",
+    "ReLU", "ReLU6", "Sigmoid", "SiLU", "Softmax", "Tanh",
     "StochasticDepth", "stochastic_depth",
     # pooling, resampling, padding
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "MaxPool2d",

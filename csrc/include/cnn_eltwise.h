@@ -14,6 +14,13 @@ void cnn_relu_backward(const float* dy, const float* y, int64_t count, float* dx
 void cnn_relu6(const float* x, int64_t count, float* y);
 /* dx = dy where 0 < y < 6, else 0 (y: relu6's output). */
 void cnn_relu6_backward(const float* dy, const float* y, int64_t count, float* dx);
+/* y = act(x) for a cnn_act.h kind with its parameter alpha (f(0) may be nonzero: a caller on
+ * NCHW16c data re-zeroes the padded lanes). */
+void cnn_act_forward(int kind, float alpha, const float* x, int64_t count, float* y);
+/* dx = dy * act'(x), from x and y = act(x) (x may be NULL for the kinds whose gradient is a
+ * function of y: cnn_act_grad_from_output). */
+void cnn_act_backward(int kind, float alpha, const float* dy, const float* x, const float* y,
+                      int64_t count, float* dx);
 /* y = a + b. */
 void cnn_add(const float* a, const float* b, int64_t count, float* y);
 

@@ -32,7 +32,15 @@ typedef struct {
     const char* bww_name;
 } cnn_dwconv_config;
 
+typedef struct {
+    cnn_act_fwd_ukernel fwd;
+    const char* fwd_name;
+    cnn_act_bwd_ukernel bwd;
+    const char* bwd_name;
+} cnn_act_config;
+
 extern cnn_conv_config cnn_conv_cfg;
+extern cnn_act_config cnn_act_cfg;
 extern cnn_dwconv_config cnn_dwconv_cfg;
 
 #endif

@@ -9,6 +9,17 @@
 
 #include "cnn_common.h"
 
+/* y = (x - m) * s + o over `len` pixels of one 16-lane block (m, s, o: 16 floats each): the
+ * normalizing pass of every normalization, vectorized by the compiler. */
+static inline void cnn_norm_affine_lanes(const float* restrict x, int64_t len, const float* m,
+                                         const float* s, const float* o, float* restrict y) {
+    for (int64_t p = 0; p < len; p++)
+        for (int l = 0; l < CNN_BLOCK; l++) {
+            const int64_t k = p * CNN_BLOCK + l;
+            y[k] = (x[k] - m[l]) * s[l] + o[l];
+        }
+}
+
 typedef struct {
     int64_t n, c, hw;   /* activations (N, ceil(C/16), HW, 16) */
     int training;       /* 1: normalize with the batch statistics; 0: with the running ones */

@@ -30,10 +30,11 @@ void cnn_conv_pack(const cnn_conv_desc* d, const float* w, int transposed, int64
 void cnn_conv_unpack(const cnn_conv_desc* d, const float* packed, const int32_t* icb_lo,
                      int64_t nicb_max, float* w);
 
-/* y (N, OCB, OH, OW, 16) = conv(x (N, ICB, H, W, 16)) + bias (c_out floats or NULL), relu if asked. */
+/* y (N, OCB, OH, OW, 16) = act(conv(x (N, ICB, H, W, 16)) + bias (c_out floats or NULL)), act a
+ * cnn_act.h kind (CNN_ACT_NONE: none; 1: ReLU) with its parameter alpha, run in the kernel's epilogue. */
 int cnn_conv2d_forward(const cnn_conv_desc* d, const float* x, const float* packed,
                        const int32_t* icb_lo, const int32_t* nicb, int64_t nicb_max,
-                       const float* bias, int relu, float* y);
+                       const float* bias, int act, float alpha, float* y);
 /* dx (N, ICB, H, W, 16) from dy (N, OCB, OH, OW, 16), with weights packed transposed. */
 int cnn_conv2d_backward_data(const cnn_conv_desc* d, const float* dy, const float* packed_t,
                              const int32_t* icb_lo_t, const int32_t* nicb_t, int64_t nicb_max_t,
@@ -51,7 +52,7 @@ void cnn_bias_grad(const float* dy, int64_t n, int64_t c, int64_t hw, float* db)
 void cnn_dwconv_pack(const cnn_conv_desc* d, const float* w, int transposed, float* packed);
 void cnn_dwconv_unpack(const cnn_conv_desc* d, const float* packed, float* w);
 int cnn_dwconv2d_forward(const cnn_conv_desc* d, const float* x, const float* packed,
-                         const float* bias, int relu, float* y);
+                         const float* bias, int act, float alpha, float* y);
 int cnn_dwconv2d_backward_data(const cnn_conv_desc* d, const float* dy, const float* packed_t,
                                float* dx);
 int cnn_dwconv2d_backward_weights(const cnn_conv_desc* d, const float* x, const float* dy,

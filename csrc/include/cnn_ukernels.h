@@ -5,11 +5,14 @@
 
 #include <stddef.h>
 
+#include "cnn_act.h"
+
 /* ---- direct convolution forward on NCHW16c, one tile = npix output pixels x 16 channels ----
  * out[t][o] = bias[o] + sum_{c < nicb, i < kh, j < kw, l < lanes(c)}
  *             in[c*in_icb_stride + i*in_kh_stride + j*in_kw_stride + t*in_pix_stride + l]
  *             * w[c*w_icb_stride + i*w_kh_stride + j*256 + l*16 + o]
- * where lanes(c) = 16 except ic_last for the last block; then optionally relu.
+ * where lanes(c) = 16 except ic_last for the last block; then the activation `act` (cnn_act.h,
+ * CNN_ACT_NONE for none) with its parameter `alpha`, applied by cnn_act_apply on the stored tile.
  * `in` points at the first input pixel of the tile's first tap; `w` at that tap's 16x16 block of
  * the packed weights [icb][kh][kw][16 in][16 out] (kh, kw here may be a sub-range of the full
  * kernel: taps that fall into the padding are skipped by the caller, not computed on zeros);
@@ -18,7 +21,8 @@ typedef struct {
     size_t nicb, kh, kw, ic_last;
     size_t in_icb_stride, in_kh_stride, in_kw_stride, in_pix_stride;
     size_t w_icb_stride, w_kh_stride;
-    int relu;
+    int act;
+    float alpha;
 } cnn_conv_params;
 typedef void (*cnn_conv_fwd_ukernel)(size_t npix, const float* in, const float* w,
                                      const float* bias, float* out, const cnn_conv_params* p);
@@ -51,16 +55,23 @@ int cnn_f32_conv2d_bww_small_nchw16c_ukernel__avx512(size_t ni, const float* x, 
 
 /* ---- depthwise convolution forward on NCHW16c (one 16-channel block, npix output pixels) ----
  * out[t][l] = bias[l] + sum_{i<kh, j<kw} in[i*in_kh_stride + j*in_kw_stride + t*in_pix_stride + l]
- *                                        * w[(i*kw + j)*16 + l];  then optionally relu. */
+ *                                        * w[(i*kw + j)*16 + l];  then the activation act(alpha). */
 typedef struct {
     size_t kh, kw, in_kh_stride, in_kw_stride, in_pix_stride;
-    int relu;
+    int act;
+    float alpha;
 } cnn_dw_params;
 typedef void (*cnn_dw_fwd_ukernel)(size_t npix, const float* in, const float* w, const float* bias,
                                    float* out, const cnn_dw_params* p);
 /* ---- depthwise backward-weights: acc[l] += sum_{t < npix} x[t*x_pix_stride + l] * dy[t*16 + l] */
 typedef void (*cnn_dw_bww_ukernel)(size_t npix, const float* x, size_t x_pix_stride,
                                    const float* dy, float* acc);
+
+/* ---- activations (cnn_act.h kinds) on a flat span: y = act(x); dx = dy * act'(x) from x (may be
+ * NULL for the kinds whose gradient follows from y) and y ---- */
+typedef void (*cnn_act_fwd_ukernel)(int kind, float alpha, const float* x, size_t count, float* y);
+typedef void (*cnn_act_bwd_ukernel)(int kind, float alpha, const float* dy, const float* x,
+                                    const float* y, size_t count, float* dx);
 
 #define CNN_DECLARE_UKERNELS(isa)                                                                  \
     void cnn_f32_conv2d_nchw16c_ukernel__##isa(size_t, const float*, const float*, const float*,   \
@@ -70,7 +81,10 @@ typedef void (*cnn_dw_bww_ukernel)(size_t npix, const float* x, size_t x_pix_str
     void cnn_f32_dwconv2d_nchw16c_ukernel__##isa(size_t, const float*, const float*, const float*, \
                                                  float*, const cnn_dw_params*);                   \
     void cnn_f32_dwconv2d_bww_nchw16c_ukernel__##isa(size_t, const float*, size_t, const float*,  \
-                                                     float*);
+                                                     float*);                                     \
+    void cnn_f32_act_ukernel__##isa(int, float, const float*, size_t, float*);                     \
+    void cnn_f32_act_backward_ukernel__##isa(int, float, const float*, const float*, const float*, \
+                                             size_t, float*);
 
 CNN_DECLARE_UKERNELS(avx512)
 CNN_DECLARE_UKERNELS(avx2)

@@ -5,6 +5,7 @@
 
 cnn_conv_config cnn_conv_cfg;
 cnn_dwconv_config cnn_dwconv_cfg;
+cnn_act_config cnn_act_cfg;
 static int current_level = -1;
 
 int cnn_isa_detect(void) {
@@ -40,6 +41,10 @@ const char* cnn_isa_name(int level) {
         cnn_dwconv_cfg.fwd_name = "cnn_f32_dwconv2d_nchw16c_ukernel__" #isa;          \
         cnn_dwconv_cfg.bww = cnn_f32_dwconv2d_bww_nchw16c_ukernel__##isa;             \
         cnn_dwconv_cfg.bww_name = "cnn_f32_dwconv2d_bww_nchw16c_ukernel__" #isa;      \
+        cnn_act_cfg.fwd = cnn_f32_act_ukernel__##isa;                                 \
+        cnn_act_cfg.fwd_name = "cnn_f32_act_ukernel__" #isa;                          \
+        cnn_act_cfg.bwd = cnn_f32_act_backward_ukernel__##isa;                        \
+        cnn_act_cfg.bwd_name = "cnn_f32_act_backward_ukernel__" #isa;                 \
     } while (0)
 
 int cnn_isa_select(int level) {

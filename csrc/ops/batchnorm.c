@@ -176,11 +176,7 @@ int cnn_batch_norm_forward(const cnn_bn_desc* d, const float* x, const float* re
                     py[k] = v < 0.0f ? 0.0f : v;
                 }
         } else {
-            for (int64_t p = 0; p < len; p++)
-                for (int l = 0; l < CNN_BLOCK; l++) {
-                    const int64_t k = p * CNN_BLOCK + l;
-                    py[k] = (px[k] - m[l]) * s[l] + o[l];
-                }
+            cnn_norm_affine_lanes(px, len, m, s, o, py);
         }
     }
     cnn_free(coef);

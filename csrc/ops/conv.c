@@ -178,7 +178,8 @@ typedef struct {
     const int32_t* nicb;
     int64_t nicb_max;
     const float* bias16;    /* ocb * 16 floats or NULL */
-    int relu;
+    int act;                /* epilogue activation (cnn_act.h) and its parameter */
+    float alpha;
     float* y;               /* (N, OCB, OH, OW, 16) */
 } direct_args;
 
@@ -236,7 +237,8 @@ static void direct_conv(const direct_args* a) {
         p.in_pix_stride = (size_t)(a->sw * CNN_BLOCK);
         p.w_icb_stride = (size_t)(a->kh * a->kw * 256);
         p.w_kh_stride = (size_t)(a->kw * 256);
-        p.relu = a->relu;
+        p.act = a->act;
+        p.alpha = a->alpha;
         /* input row of the first valid kernel row, column 0 (columns are added below) */
         const float* in_row = a->x + (((b * a->icb + a->icb_lo[ob]) * a->h + row0 + i0 * a->dh) * a->w) * CNN_BLOCK;
         const float* w_row = a->packed + ob * wsize + i0 * a->kw * 256;
@@ -296,7 +298,7 @@ static int run_direct(direct_args* a) {
 
 int cnn_conv2d_forward(const cnn_conv_desc* d, const float* x, const float* packed,
                        const int32_t* icb_lo, const int32_t* nicb, int64_t nicb_max,
-                       const float* bias, int relu, float* y) {
+                       const float* bias, int act, float alpha, float* y) {
     const int64_t icb = cnn_blocks(d->c_in), ocb = cnn_blocks(d->c_out);
     float* bias16 = NULL;
     if (bias) {
@@ -308,7 +310,7 @@ int cnn_conv2d_forward(const cnn_conv_desc* d, const float* x, const float* pack
         .x = x, .n = d->n, .icb = icb, .h = d->h, .w = d->w, .c_in = d->c_in, .c_out = d->c_out,
         .ocb = ocb, .oh = d->oh, .ow = d->ow, .kh = d->kh, .kw = d->kw, .sh = d->sh, .sw = d->sw,
         .ph = d->ph, .pw = d->pw, .dh = d->dh, .dw = d->dw, .packed = packed, .icb_lo = icb_lo,
-        .nicb = nicb, .nicb_max = nicb_max, .bias16 = bias16, .relu = relu, .y = y};
+        .nicb = nicb, .nicb_max = nicb_max, .bias16 = bias16, .act = act, .alpha = alpha, .y = y};
     const int rc = run_direct(&a);
     cnn_free(bias16);
     return rc;
@@ -333,7 +335,7 @@ int cnn_conv2d_backward_data(const cnn_conv_desc* d, const float* dy, const floa
         .c_out = d->c_in, .ocb = icb, .oh = d->h, .ow = d->w, .kh = d->kh, .kw = d->kw, .sh = 1,
         .sw = 1, .ph = direct ? qh : 0, .pw = direct ? qw : 0, .dh = d->dh, .dw = d->dw,
         .packed = packed_t, .icb_lo = icb_lo_t, .nicb = nicb_t, .nicb_max = nicb_max_t,
-        .bias16 = NULL, .relu = 0, .y = dx};
+        .bias16 = NULL, .act = CNN_ACT_NONE, .y = dx};
     const int rc = run_direct(&a);
     cnn_free(buf);
     return rc;

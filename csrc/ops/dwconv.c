@@ -28,7 +28,9 @@ typedef struct {
     int64_t n, cb, hp, wp, oh, ow, kh, kw, sh, sw, dh, dw;
     const float* packed;
     const float* bias16;
-    int relu;
+    int64_t c;              /* channels: lanes past them are zeroed after an activation */
+    int act;
+    float alpha;
     float* y;
 } dw_args;
 
@@ -41,18 +43,25 @@ static void dw_direct(const dw_args* a) {
     p.in_kh_stride = (size_t)(a->dh * a->wp * CNN_BLOCK);
     p.in_kw_stride = (size_t)(a->dw * CNN_BLOCK);
     p.in_pix_stride = (size_t)(a->sw * CNN_BLOCK);
-    p.relu = a->relu;
+    p.act = a->act;
+    p.alpha = a->alpha;
 #pragma omp parallel for num_threads(cnn_threads_for(items * a->ow * a->kh * a->kw / 256 + 1)) schedule(static)
     for (int64_t item = 0; item < items; item++) {
         const int64_t r = item % a->oh, c = (item / a->oh) % a->cb, b = item / (a->oh * a->cb);
         const float* in_row = a->xp + (((b * a->cb + c) * a->hp + r * a->sh) * a->wp) * CNN_BLOCK;
         kernel((size_t)a->ow, in_row, a->packed + c * a->kh * a->kw * CNN_BLOCK,
                a->bias16 ? a->bias16 + c * CNN_BLOCK : NULL, a->y + item * a->ow * CNN_BLOCK, &p);
+        /* padded lanes: zero weights and bias give 0, which an activation may map elsewhere */
+        const int64_t pad_from = a->c - c * CNN_BLOCK;
+        if (a->act && pad_from < CNN_BLOCK)
+            for (int64_t q = 0; q < a->ow; q++)
+                memset(a->y + (item * a->ow + q) * CNN_BLOCK + pad_from, 0,
+                       sizeof(float) * (CNN_BLOCK - pad_from));
     }
 }
 
 int cnn_dwconv2d_forward(const cnn_conv_desc* d, const float* x, const float* packed,
-                         const float* bias, int relu, float* y) {
+                         const float* bias, int act, float alpha, float* y) {
     const int64_t cb = cnn_blocks(d->c_in);
     int64_t hp, wp;
     float* xp = NULL;
@@ -65,7 +74,7 @@ int cnn_dwconv2d_forward(const cnn_conv_desc* d, const float* x, const float* pa
     }
     dw_args a = {.xp = xp ? xp : x, .n = d->n, .cb = cb, .hp = hp, .wp = wp, .oh = d->oh, .ow = d->ow,
                  .kh = d->kh, .kw = d->kw, .sh = d->sh, .sw = d->sw, .dh = d->dh, .dw = d->dw,
-                 .packed = packed, .bias16 = bias16, .relu = relu, .y = y};
+                 .packed = packed, .bias16 = bias16, .c = d->c_in, .act = act, .alpha = alpha, .y = y};
     dw_direct(&a);
     cnn_free(xp);
     cnn_free(bias16);
@@ -80,7 +89,7 @@ int cnn_dwconv2d_backward_data(const cnn_conv_desc* d, const float* dy, const fl
     if (!buf) return CNN_ENOMEM;
     dw_args a = {.xp = buf, .n = d->n, .cb = cb, .hp = hb, .wp = wb, .oh = d->h, .ow = d->w,
                  .kh = d->kh, .kw = d->kw, .sh = 1, .sw = 1, .dh = d->dh, .dw = d->dw,
-                 .packed = packed_t, .bias16 = NULL, .relu = 0, .y = dx};
+                 .packed = packed_t, .bias16 = NULL, .c = d->c_in, .act = CNN_ACT_NONE, .y = dx};
     dw_direct(&a);
     cnn_free(buf);
     return CNN_OK;

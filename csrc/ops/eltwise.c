@@ -2,7 +2,9 @@
  * their gradients. Threads split the array into fixed chunks of ELT_CHUNK floats. */
 #include <string.h>
 
+#include "cnn_act.h"
 #include "cnn_eltwise.h"
+#include "cnn_isa.h"
 
 #define ELT_CHUNK 16384
 
@@ -19,15 +21,6 @@ static int64_t chunks_of(int64_t count) { return (count + ELT_CHUNK - 1) / ELT_C
         }                                                                                 \
     } while (0)
 
-/* d where keep, else 0, as a bit mask (a select with a conditional load does not vectorize). */
-static inline float masked(float d, int keep) {
-    uint32_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    bits &= -(uint32_t)keep;
-    memcpy(&d, &bits, sizeof bits);
-    return d;
-}
-
 void cnn_relu(const float* x, int64_t count, float* y) {
     /* `v < 0 ? 0 : v` keeps NaN (torch.relu propagates it) */
     FOR_CHUNKS(count, {
@@ -37,7 +30,7 @@ void cnn_relu(const float* x, int64_t count, float* y) {
 
 void cnn_relu_backward(const float* dy, const float* y, int64_t count, float* dx) {
     FOR_CHUNKS(count, {
-        for (int64_t i = i0; i < i1; i++) dx[i] = masked(dy[i], y[i] > 0.0f);
+        for (int64_t i = i0; i < i1; i++) dx[i] = cnn_act_masked(dy[i], y[i] > 0.0f);
     });
 }
 
@@ -52,7 +45,7 @@ void cnn_relu6(const float* x, int64_t count, float* y) {
 
 void cnn_relu6_backward(const float* dy, const float* y, int64_t count, float* dx) {
     FOR_CHUNKS(count, {
-        for (int64_t i = i0; i < i1; i++) dx[i] = masked(dy[i], (y[i] > 0.0f) & (y[i] < 6.0f));
+        for (int64_t i = i0; i < i1; i++) dx[i] = cnn_act_masked(dy[i], (y[i] > 0.0f) & (y[i] < 6.0f));
     });
 }
 
@@ -60,4 +53,15 @@ void cnn_add(const float* a, const float* b, int64_t count, float* y) {
     FOR_CHUNKS(count, {
         for (int64_t i = i0; i < i1; i++) y[i] = a[i] + b[i];
     });
+}
+
+void cnn_act_forward(int kind, float alpha, const float* x, int64_t count, float* y) {
+    const cnn_act_fwd_ukernel kernel = cnn_act_cfg.fwd;
+    FOR_CHUNKS(count, { kernel(kind, alpha, x + i0, (size_t)(i1 - i0), y + i0); });
+}
+
+void cnn_act_backward(int kind, float alpha, const float* dy, const float* x, const float* y,
+                      int64_t count, float* dx) {
+    const cnn_act_bwd_ukernel kernel = cnn_act_cfg.bwd;
+    FOR_CHUNKS(count, { kernel(kind, alpha, dy + i0, x ? x + i0 : NULL, y + i0, (size_t)(i1 - i0), dx + i0); });
 }

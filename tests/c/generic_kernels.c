@@ -81,7 +81,7 @@ static void test_conv(int depthwise) {
     if (depthwise) {
         float* packed = malloc(sizeof(float) * ocb * d.kh * d.kw * 16);
         cnn_dwconv_pack(&d, w, 0, packed);
-        rc = cnn_dwconv2d_forward(&d, xb, packed, NULL, 0, yb);
+        rc = cnn_dwconv2d_forward(&d, xb, packed, NULL, 0, 0.0f, yb);
         free(packed);
     } else {
         int64_t nicb_max = cnn_conv_pack_nicb_max(&d, 0);
@@ -89,7 +89,7 @@ static void test_conv(int depthwise) {
         int32_t* cnt = malloc(sizeof(int32_t) * ocb);
         float* packed = malloc(sizeof(float) * ocb * nicb_max * d.kh * d.kw * 256);
         cnn_conv_pack(&d, w, 0, nicb_max, lo, cnt, packed);
-        rc = cnn_conv2d_forward(&d, xb, packed, lo, cnt, nicb_max, NULL, 0, yb);
+        rc = cnn_conv2d_forward(&d, xb, packed, lo, cnt, nicb_max, NULL, 0, 0.0f, yb);
         free(packed);
         free(lo);
         free(cnt);

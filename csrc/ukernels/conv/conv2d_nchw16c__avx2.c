@@ -34,16 +34,12 @@ static inline __attribute__((always_inline)) void conv_tile(const size_t T, cons
             }
         }
     }
-    if (p->relu) {
-        const __m256 z = _mm256_setzero_ps();
-#pragma GCC unroll 6
-        for (size_t t = 0; t < T; t++) { lo[t] = _mm256_max_ps(z, lo[t]); hi[t] = _mm256_max_ps(z, hi[t]); /* NaN propagates */ }
-    }
 #pragma GCC unroll 6
     for (size_t t = 0; t < T; t++) {
         _mm256_storeu_ps(out + t * 16, lo[t]);
         _mm256_storeu_ps(out + t * 16 + 8, hi[t]);
     }
+    if (p->act) cnn_act_apply(out, T * 16, p->act, p->alpha); /* the tile is in L1 */
 }
 
 void cnn_f32_conv2d_nchw16c_ukernel__avx2(size_t npix, const float* in, const float* w,

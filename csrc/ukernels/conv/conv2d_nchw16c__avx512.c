@@ -30,13 +30,9 @@ static inline __attribute__((always_inline)) void conv_tile(const size_t T, cons
             }
         }
     }
-    if (p->relu) {
-        const __m512 z = _mm512_setzero_ps();
-#pragma GCC unroll 14
-        for (size_t t = 0; t < T; t++) acc[t] = _mm512_max_ps(z, acc[t]) /* NaN propagates */;
-    }
 #pragma GCC unroll 14
     for (size_t t = 0; t < T; t++) _mm512_storeu_ps(out + t * 16, acc[t]);
+    if (p->act) cnn_act_apply(out, T * 16, p->act, p->alpha); /* the tile is in L1 */
 }
 
 void cnn_f32_conv2d_nchw16c_ukernel__avx512(size_t npix, const float* in, const float* w,

@@ -28,11 +28,8 @@ void cnn_f32_conv2d_nchw16c_ukernel__generic(size_t npix, const float* in, const
         }
     }
     for (size_t t = 0; t < npix; t++)
-        for (size_t o = 0; o < 16; o++) {
-            float v = acc[t][o];
-            if (p->relu && v < 0.0f) v = 0.0f; /* NaN propagates */
-            out[t * 16 + o] = v;
-        }
+        for (size_t o = 0; o < 16; o++) out[t * 16 + o] = acc[t][o];
+    if (p->act) cnn_act_apply(out, npix * 16, p->act, p->alpha);
 }
 
 void cnn_f32_conv2d_bww_nchw16c_ukernel__generic(size_t i0, size_t ni, const float* x,

@@ -24,11 +24,7 @@ void DW_FWD(size_t npix, const float* restrict in, const float* restrict w,
                     for (size_t l = 0; l < 16; l++) acc[q][l] += ip[q * p->in_pix_stride + l] * wp[l];
             }
         for (size_t q = 0; q < DW_TILE; q++)
-            for (size_t l = 0; l < 16; l++) {
-                float v = acc[q][l];
-                if (p->relu && v < 0.0f) v = 0.0f;
-                out[(t + q) * 16 + l] = v;
-            }
+            for (size_t l = 0; l < 16; l++) out[(t + q) * 16 + l] = acc[q][l];
     }
     for (; t < npix; t++) {
         float acc[16];
@@ -39,12 +35,9 @@ void DW_FWD(size_t npix, const float* restrict in, const float* restrict w,
                 const float* restrict wp = w + (i * p->kw + j) * 16;
                 for (size_t l = 0; l < 16; l++) acc[l] += ip[l] * wp[l];
             }
-        for (size_t l = 0; l < 16; l++) {
-            float v = acc[l];
-            if (p->relu && v < 0.0f) v = 0.0f;
-            out[t * 16 + l] = v;
-        }
+        for (size_t l = 0; l < 16; l++) out[t * 16 + l] = acc[l];
     }
+    if (p->act) cnn_act_apply(out, npix * 16, p->act, p->alpha);
 }
 
 void DW_BWW(size_t npix, const float* restrict x, size_t x_pix_stride, const float* restrict dy,

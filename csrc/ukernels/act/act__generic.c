@@ -1,0 +1,3 @@
+/* Activation micro-kernels compiled with the generic flags (see act.inc.h). */
+#define CNN_UKERNEL_ISA generic
+#include "act.inc.h"
