@@ -124,11 +124,6 @@ def bias_grad(const float[:, :, :, :, ::1] dy, int64_t c):
     with nogil:
         cnn_bias_grad(&dy[0, 0, 0, 0, 0], dy.shape[0], c, dy.shape[2] * dy.shape[3], &db[0])
     return out
-    cdef float[:, :, :, :, ::1] o = out
-    cdef int64_t count = out.size
-    with nogil:
-        cnn_relu_mask(&dy[0, 0, 0, 0, 0], &y[0, 0, 0, 0, 0], count, &o[0, 0, 0, 0, 0])
-    return out
 
 
 def dwconv_pack(geom, const float[:, :, :, ::1] w, bint transposed):

@@ -10,6 +10,7 @@ cdef extern from "cnn_plan.h":
         int64_t off
     ctypedef struct cnn_plan_op:
         int32_t kind, act
+        float alpha
         cnn_plan_ref x, x2, y, scratch
         int64_t n, c, hw, count
         int64_t x2_hw, blocks_out, block_offset
@@ -62,7 +63,7 @@ cdef class PlanProgram:
     def __len__(self):
         return self.count
 
-    def add(self, int kind, int act=0, x=(0, 0), x2=(0, 0), y=(0, 0), scratch=(0, 0),
+    def add(self, int kind, int act=0, float alpha=0.0, x=(0, 0), x2=(0, 0), y=(0, 0), scratch=(0, 0),
             int64_t n=0, int64_t c=0, int64_t hw=0, int64_t count=0, conv=None, packing=None,
             bias=None, pool=None, bint count_include_pad=True, int64_t divisor_override=0,
             int64_t x2_hw=0, int64_t blocks_out=0, int64_t block_offset=0):
@@ -78,7 +79,7 @@ cdef class PlanProgram:
             self.capacity = 2 * self.capacity + 8
         cdef cnn_plan_op* op = &self.ops[self.count]
         memset(op, 0, sizeof(cnn_plan_op))
-        op.kind, op.act = kind, act
+        op.kind, op.act, op.alpha = kind, act, alpha
         op.x, op.x2, op.y, op.scratch = _plan_ref(x), _plan_ref(x2), _plan_ref(y), _plan_ref(scratch)
         op.n, op.c, op.hw, op.count = n, c, hw, count
         op.x2_hw, op.blocks_out, op.block_offset = x2_hw, blocks_out, block_offset

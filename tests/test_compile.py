@@ -85,7 +85,7 @@ def test_seed_cnn_plan_fuses_batch_norm_and_relu_and_reorders_only_at_the_edges(
     # three convolutions (BN folded, ReLU in the epilogue) and two linear layers (the first reads
     # the 4x4 feature map directly: flatten costs nothing)
     assert len(convs) == 5
-    assert [s.act for s in convs] == [steps.ACT_RELU] * 4 + [steps.ACT_NONE]
+    assert [s.act for s in convs] == [steps.ACTS["relu"]] * 4 + [steps.ACT_NONE]
     assert "features.0+features.1+features.2" == convs[0].name
     assert kinds.count(steps.ACT) == 0 and len(plan.steps) == 2 + 5 + 2 + 1  # + 2 max pools + avg pool
 
@@ -130,7 +130,7 @@ class Custom(nn.Module):
         h = F.relu(self.bn(self.conv(x)))
         h = F.relu6(h + F.conv2d(h, self.w))
         h = self.dw(h) * F.sigmoid(F.avg_pool2d(h, 2, ceil_mode=True))
-        h = F.tanh(F.max_pool2d(h, 2, 2, ceil_mode=True))
+        h = F.gelu(F.max_pool2d(h, 2, 2, ceil_mode=True))
         return self.fc2(F.relu(self.fc1(h.flatten(1))))
 
 
@@ -141,7 +141,7 @@ def test_custom_module_with_a_python_step():
         x = randn(shape, seed=4)
         assert_close(fast(x), _eager(model, x), rtol=1e-4, atol=1e-5, name=str(shape))
     plan = fast.plan((1, 5, 16, 16))
-    assert plan.c_calls == 2 and plan.python_steps == ["tanh"]
+    assert plan.c_calls == 2 and plan.python_steps == ["gelu"]
 
 
 def test_plans_are_cached_per_shape():
@@ -284,3 +284,23 @@ def test_fused_ops_without_a_c_entry_fall_back_to_python_with_their_fusions():
     x = randn((2, 6, 9, 9))
     assert_close(fast(x), _eager(model, x), rtol=1e-4, atol=1e-5)
     assert fast.plan(x.shape).python_steps == ["0+1+2"]
+
+
+@pytest.mark.parametrize("act, kind", [(nn.LeakyReLU(0.2), "leaky_relu"), (nn.Tanh(), "tanh"),
+                                       (nn.Hardsigmoid(), "hardsigmoid"), (nn.Sigmoid(), "sigmoid"),
+                                       (nn.SiLU(), "silu"), (nn.ReLU6(), "relu6")])
+def test_every_conv_epilogue_activation_fuses_into_the_convolution(act, kind):
+    """Each activation the convolution epilogue runs (cnn_act.h) fuses into the conv before it, the
+    depthwise one included, with its parameter (LeakyReLU's slope); 20 channels leave padded lanes
+    that an activation with f(0) != 0 (sigmoid, hardsigmoid) must not fill."""
+    model = _randomize_batch_norms(nn.Sequential(
+        nn.Conv2d(3, 20, 3, padding=1), nn.BatchNorm2d(20), act,
+        nn.Conv2d(20, 20, 3, padding=1, groups=20), act, nn.Conv2d(20, 5, 1))).eval()
+    fast = cnncore.compile(model)
+    x = randn((2, 3, 9, 9), seed=7)
+    assert_close(fast(x), _eager(model, x), rtol=1e-4, atol=1e-5)
+    plan = fast.plan((2, 3, 9, 9))
+    convs = [s for s in plan.steps if s.kind in (steps.CONV, steps.DWCONV)]
+    assert [s.act for s in convs] == [steps.ACTS[kind]] * 2 + [steps.ACT_NONE]
+    assert [s.alpha for s in convs] == ([0.2] * 2 if kind == "leaky_relu" else [0.0] * 2) + [0.0]
+    assert not any(s.kind == steps.ACT for s in plan.steps) and plan.c_calls == 1

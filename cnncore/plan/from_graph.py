@@ -1,6 +1,8 @@
 """The traced Graph (cnncore.trace, ONNX-named nodes) -> the planner's Op list (ops.py): nodes
 with a C executor entry get their kind and their arguments in cnncore's terms; every node also
 carries its Python fallback (fallback.py) for the shapes or arguments the C entry does not take."""
+import numpy as np
+
 from .fallback import fallback
 from .ops import Op
 
@@ -43,6 +45,11 @@ def _clip(a, params):
     return ("relu6", {}, []) if (a.get("min"), a.get("max")) == (0.0, 6.0) else None
 
 
+def _hardsigmoid(a, params):
+    """PyTorch's Hardsigmoid (relu6(x + 3) / 6) only: the C kernel has no other slope."""
+    return ("hardsigmoid", {}, []) if np.isclose(a.get("alpha", 0.2), 1 / 6) and a.get("beta", 0.5) == 0.5 else None
+
+
 # ONNX op -> convert(attrs, [weight name, bias name, ...]) -> (kind, attrs, parameter names) or None
 _C_OPS = {
     "Conv": _conv,
@@ -52,6 +59,9 @@ _C_OPS = {
     "Sigmoid": lambda a, p: ("sigmoid", {}, []),
     "Silu": lambda a, p: ("silu", {}, []),
     "HardSwish": lambda a, p: ("hardswish", {}, []),
+    "Tanh": lambda a, p: ("tanh", {}, []),
+    "LeakyRelu": lambda a, p: ("leaky_relu", {"alpha": float(a.get("alpha", 0.01))}, []),
+    "HardSigmoid": _hardsigmoid,
     "Mul": lambda a, p: ("mul", {}, []) if not p else None,
     "Expand": lambda a, p: ("expand", {}, []),
     "Concat": lambda a, p: ("concat", {}, []) if a.get("axis") == 1 and not p else None,

@@ -64,7 +64,8 @@ def fuse_activations(ops, outputs):
         if producer is None or producer.attrs.get("act"):
             continue
         fused = producer._replace(name=producer.name + "+" + act.name, output=act.output,
-                                  attrs=dict(producer.attrs, act=act.kind, fn=_then(producer, act)))
+                                  attrs=dict(producer.attrs, act=act.kind, act_alpha=act.attrs.get("alpha", 0.0),
+                                             fn=_then(producer, act)))
         ops = [fused if op is producer else op for op in ops if op is not act]
     return ops
 

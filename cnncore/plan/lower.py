@@ -174,9 +174,10 @@ class _Lowering:
         return self._step(op, S.BROADCAST, [self._blocked_in(op)])
 
     def _activation(self, op):
-        return self._step(dict_op(op, act=op.kind), S.ACT, [self._blocked_in(op)])
+        return self._step(dict_op(op, act=op.kind, act_alpha=op.attrs.get("alpha", 0.0)), S.ACT,
+                          [self._blocked_in(op)])
 
-    _relu = _relu6 = _sigmoid = _silu = _hardswish = _activation
+    _relu = _relu6 = _leaky_relu = _sigmoid = _tanh = _silu = _hardswish = _hardsigmoid = _activation
 
     def _step(self, op, kind, inputs, **args):
         """A CStep writing op's output, with op's activation (attrs["act"]) as its epilogue."""
@@ -184,7 +185,8 @@ class _Lowering:
         n, c, h, w = blocked_dims(self.values[y].shape)
         fields = dict(n=n, c=c, hw=h * w, count=self.values[y].size)
         fields.update(args)
-        return CStep(op.name, kind, inputs, y, act=S.ACTS[op.attrs.get("act")], **fields)
+        return CStep(op.name, kind, inputs, y, act=S.ACTS[op.attrs.get("act")],
+                     alpha=float(op.attrs.get("act_alpha", 0.0)), **fields)
 
     def _pool(self, op, kind, g, scratch=0, **args):
         return self._step(op, kind, [self._blocked_in(op)], scratch=scratch, pool=g, **args)

@@ -4,7 +4,7 @@ kind is one of the ops with a C executor entry (KINDS) or "python" (any other op
 a callable on row-major arrays). Values are ints; shapes[v] is the logical shape of value v."""
 from typing import Any, Dict, List, NamedTuple
 
-ACTIVATIONS = ("relu", "relu6", "sigmoid", "silu", "hardswish")
+ACTIVATIONS = ("relu", "relu6", "leaky_relu", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid")
 KINDS = ("conv2d", "batch_norm", "add", "mul", "concat", "expand", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
          "flatten", "linear", "identity", "python") + ACTIVATIONS
 

@@ -29,7 +29,7 @@ class ShapePlan:
         self.segments = []
         for i, step in enumerate(self.steps):
             if isinstance(step, CStep):
-                index = self._program.add(step.kind, act=step.act, **self._refs(step, i), **step.args)
+                index = self._program.add(step.kind, act=step.act, alpha=step.alpha, **self._refs(step, i), **step.args)
                 if self.segments and self.segments[-1][0] == "c":
                     self.segments[-1] = ("c", self.segments[-1][1], index + 1)
                 else:

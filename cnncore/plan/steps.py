@@ -8,10 +8,11 @@ from .. import _kernels
 ARENA, INPUT, OUTPUT = 0, 1, 2
 (TO_BLOCKED, TO_PLAIN, CONV, DWCONV, ADD, ACT, MAXPOOL, AVGPOOL, ADAPTIVE_AVGPOOL, MUL, COPY_BLOCKS,
  BROADCAST) = range(12)
-ACT_NONE, ACT_RELU, ACT_RELU6, ACT_SIGMOID, ACT_SILU, ACT_HARDSWISH = range(6)
-# the planner's activation kinds (ops.py) and their codes
-ACTS = {None: ACT_NONE, "relu": ACT_RELU, "relu6": ACT_RELU6, "sigmoid": ACT_SIGMOID, "silu": ACT_SILU,
-        "hardswish": ACT_HARDSWISH}
+# the planner's activation kinds (ops.py) and their codes: csrc/include/cnn_act.h's kinds, the ones
+# the convolution epilogue and the activation kernels run
+ACT_NONE = 0
+ACTS = {None: ACT_NONE, "relu": 1, "relu6": 2, "leaky_relu": 3, "sigmoid": 4, "tanh": 5, "silu": 6,
+        "hardswish": 7, "hardsigmoid": 8}
 
 
 def blocked_dims(shape):
@@ -52,9 +53,9 @@ class CStep:
     """One descriptor of the C program: kind, activation, the values it reads and writes, the
     floats of scratch it needs in the arena, and the rest of its fields (PlanProgram.add)."""
 
-    def __init__(self, name, kind, inputs, output, act=ACT_NONE, scratch=0, **args):
+    def __init__(self, name, kind, inputs, output, act=ACT_NONE, alpha=0.0, scratch=0, **args):
         self.name, self.kind, self.inputs, self.output = name, kind, list(inputs), output
-        self.act, self.scratch, self.args = act, scratch, args
+        self.act, self.alpha, self.scratch, self.args = act, alpha, scratch, args
 
 
 class PythonStep:

@@ -18,7 +18,7 @@ typedef struct {
 enum {
     CNN_PLAN_TO_BLOCKED = 0,   /* x NCHW (n, c, hw) -> y NCHW16c */
     CNN_PLAN_TO_PLAIN,         /* x NCHW16c -> y NCHW (n, c, hw) */
-    CNN_PLAN_CONV,             /* y = conv(x) + bias, ReLU in the kernel's epilogue */
+    CNN_PLAN_CONV,             /* y = act(conv(x) + bias), act in the kernel's epilogue */
     CNN_PLAN_DWCONV,           /* the same with the depthwise kernel */
     CNN_PLAN_ADD,              /* y = x + x2 (count floats) */
     CNN_PLAN_ACT,              /* y = act(x) (count floats; y may be x) */
@@ -31,14 +31,13 @@ enum {
     CNN_PLAN_KINDS
 };
 
-/* Activation applied to an op's output: a conv's ReLU runs inside its kernel, the others in place
- * afterwards (count floats; sigmoid, which maps 0 to 1/2, also needs n, c, hw to keep the padded
- * lanes zero). */
-enum { CNN_PLAN_ACT_NONE = 0, CNN_PLAN_ACT_RELU, CNN_PLAN_ACT_RELU6, CNN_PLAN_ACT_SIGMOID, CNN_PLAN_ACT_SILU,
-       CNN_PLAN_ACT_HARDSWISH };
+/* act, alpha: the activation applied to an op's output, a kind of cnn_act.h (CNN_ACT_NONE: none).
+ * Convolutions run it in their kernel's epilogue, other ops in place afterwards over count floats
+ * (an activation with f(0) != 0, e.g. sigmoid, also needs n, c, hw to keep the padded lanes zero). */
 
 typedef struct {
     int32_t kind, act;
+    float alpha;
     cnn_plan_ref x, x2, y, scratch;
     int64_t n, c, hw, count;           /* reorders (n, c, hw); elementwise ops (count) */
     int64_t x2_hw;                     /* MUL */

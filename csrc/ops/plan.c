@@ -1,29 +1,14 @@
 /* The executor of compiled inference plans (cnn_plan.h): a loop over prepared descriptors, and
- * the few memory-bound operators only plans use (activations without a cnncore kernel, the
- * per-channel scale of squeeze-excitation, concatenation by channel blocks). */
+ * the few memory-bound operators only plans use (the per-channel scale of squeeze-excitation,
+ * concatenation by channel blocks, the broadcast of a 1x1 map). */
 #include <math.h>
 #include <string.h>
 
+#include "cnn_act.h"
 #include "cnn_eltwise.h"
 #include "cnn_plan.h"
 
 #define PLAN_CHUNK 16384
-
-static inline float sigmoidf(float v) { return 1.0f / (1.0f + expf(-v)); }
-
-/* y = f(x) over count floats, in fixed chunks spread over the threads. */
-#define PLAN_MAP(count, EXPR)                                                                     \
-    do {                                                                                          \
-        const int64_t nchunks_ = ((count) + PLAN_CHUNK - 1) / PLAN_CHUNK;                         \
-        _Pragma("omp parallel for num_threads(cnn_threads_for(nchunks_)) schedule(static)")      \
-        for (int64_t c_ = 0; c_ < nchunks_; c_++) {                                               \
-            const int64_t i1 = cnn_min64((count), (c_ + 1) * PLAN_CHUNK);                         \
-            for (int64_t i = c_ * PLAN_CHUNK; i < i1; i++) {                                      \
-                const float v = x[i];                                                             \
-                y[i] = (EXPR);                                                                    \
-            }                                                                                     \
-        }                                                                                         \
-    } while (0)
 
 /* Zero the lanes past c of the last block of an (n, ceil(c/16), hw, 16) tensor. */
 static void zero_padded_lanes(float* y, int64_t n, int64_t c, int64_t hw) {
@@ -41,18 +26,11 @@ static float* at(cnn_plan_ref r, float* arena, const float* input, float* output
 }
 
 static void activate(const cnn_plan_op* op, const float* x, float* y) {
-    const int64_t count = op->count;
-    switch (op->act) {
-    case CNN_PLAN_ACT_RELU: cnn_relu(x, count, y); break;
-    case CNN_PLAN_ACT_RELU6: cnn_relu6(x, count, y); break;
-    case CNN_PLAN_ACT_SIGMOID:
-        PLAN_MAP(count, sigmoidf(v));
-        zero_padded_lanes(y, op->n, op->c, op->hw);
-        break;
-    case CNN_PLAN_ACT_SILU: PLAN_MAP(count, v * sigmoidf(v)); break;
-    case CNN_PLAN_ACT_HARDSWISH: PLAN_MAP(count, v * fminf(fmaxf(v + 3.0f, 0.0f), 6.0f) / 6.0f); break;
-    default: break;
-    }
+    if (op->act == CNN_ACT_NONE) return;
+    cnn_act_forward(op->act, op->alpha, x, op->count, y);
+    float zero = 0.0f;
+    cnn_act_apply(&zero, 1, op->act, op->alpha);
+    if (zero != 0.0f) zero_padded_lanes(y, op->n, op->c, op->hw);
 }
 
 /* y (n, cb, hw, 16) = x * x2, x2 (n, cb, x2_hw, 16) with x2_hw = hw or 1. */
@@ -97,14 +75,12 @@ static int run_op(const cnn_plan_op* op, float* arena, const float* input, float
         return CNN_OK;
     case CNN_PLAN_CONV: {
         const int rc = cnn_conv2d_forward(&op->conv, x, op->packed, op->icb_lo, op->nicb,
-                                          op->nicb_max, op->bias, op->act == CNN_PLAN_ACT_RELU, y);
-        if (rc == CNN_OK && op->act != CNN_PLAN_ACT_RELU) activate(op, y, y);
+                                          op->nicb_max, op->bias, op->act, op->alpha, y);
         return rc;
     }
     case CNN_PLAN_DWCONV: {
         const int rc = cnn_dwconv2d_forward(&op->conv, x, op->packed, op->bias,
-                                            op->act == CNN_PLAN_ACT_RELU, y);
-        if (rc == CNN_OK && op->act != CNN_PLAN_ACT_RELU) activate(op, y, y);
+                                            op->act, op->alpha, y);
         return rc;
     }
     case CNN_PLAN_ADD:
@@ -112,7 +88,7 @@ static int run_op(const cnn_plan_op* op, float* arena, const float* input, float
         activate(op, y, y);
         return CNN_OK;
     case CNN_PLAN_ACT:
-        if (op->act == CNN_PLAN_ACT_NONE) return CNN_EINVAL;
+        if (op->act == CNN_ACT_NONE) return CNN_EINVAL;
         activate(op, x, y);
         return CNN_OK;
     case CNN_PLAN_MAXPOOL:
