@@ -5,9 +5,10 @@ The 8x8 digits are resized to 16x16 with bilinear interpolation; each pixel brig
 labelled with its digit (1 + digit), the rest as background (0), so the net must find the strokes
 and recognise the digit at every pixel. Encoder: two conv blocks (the first pads by reflection)
 and max pooling; decoder: a ConvTranspose2d and a bilinear Upsample, each joined to its encoder
-block with cnncore.cat (skip connections). Runs in seconds on two cores:
+block with cnncore.cat (skip connections); GroupNorm after every convolution. 300 steps (about 15 s
+on two cores) reach about 75% test pixel accuracy, 40% on the digits' own pixels:
 
-    python examples/unet.py [--steps 60]
+    python examples/unet.py [--steps 300]
 """
 import time
 
@@ -24,11 +25,12 @@ THRESHOLD = 0.3
 
 
 def conv_block(c_in, c_out, padding_mode="zeros"):
-    """conv 3x3 - BatchNorm - ReLU, twice."""
+    """conv 3x3 - GroupNorm - ReLU, twice (groups of 4 channels: statistics per image, so the
+    batch size does not matter, as usual in segmentation networks)."""
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, 3, padding=1, bias=False, padding_mode=padding_mode),
-        nn.BatchNorm2d(c_out), nn.ReLU(),
-        nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU())
+        nn.GroupNorm(c_out // 4, c_out), nn.ReLU(),
+        nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.GroupNorm(c_out // 4, c_out), nn.ReLU())
 
 
 class UNet(nn.Module):
@@ -77,7 +79,7 @@ def pixel_accuracy(model, x, masks):
     return float((pred == masks).mean()), float((pred[fg] == masks[fg]).mean())
 
 
-def train(steps=60, batch_size=64, lr=0.01, seed=0, log_every=10, quiet=False):
+def train(steps=300, batch_size=64, lr=0.01, seed=0, log_every=10, quiet=False):
     """Train for `steps` minibatches; returns the list of training losses."""
     cnncore.manual_seed(seed)
     x_train, m_train, x_test, m_test = make_data(seed=seed)
@@ -93,7 +95,7 @@ def train(steps=60, batch_size=64, lr=0.01, seed=0, log_every=10, quiet=False):
 
 
 def main(argv=None):
-    _loop.main(__doc__, train, 60, argv)
+    _loop.main(__doc__, train, 300, argv)
 
 
 if __name__ == "__main__":
