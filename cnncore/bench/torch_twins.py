@@ -98,7 +98,26 @@ def resnet20(num_classes=10, in_channels=3):
     return ResNet20()
 
 
-MODELS = {"seed_cnn": seed_cnn, "resnet20": resnet20}
+def _table(name):
+    """A builder(num_classes, model) of the tutorial-table twin `name` (torch_table.py)."""
+
+    def build(num_classes, model):
+        from . import torch_table as T
+
+        if name == "alexnet":
+            return T.t_alexnet(num_classes)
+        if name in ("vgg16", "vgg16_bn"):
+            return T.t_vgg(num_classes, name == "vgg16_bn")
+        if name == "googlenet":
+            return T.TGoogLeNet(num_classes, aux_logits=model.aux_logits, transform_input=model.transform_input)
+        return T.t_efficientnet_b0(num_classes)
+
+    return build
+
+
+MODELS = {"seed_cnn": lambda num_classes, model: seed_cnn(num_classes),
+          "resnet20": lambda num_classes, model: resnet20(num_classes)}
+MODELS.update({name: _table(name) for name in ("alexnet", "vgg16", "vgg16_bn", "googlenet", "efficientnet_b0")})
 
 
 def from_cnncore(name, model):
@@ -106,9 +125,11 @@ def from_cnncore(name, model):
     buffers copied from model.state_dict()."""
     import torch
 
+    from ..models import head_of
+
     if name not in MODELS:
         raise ValueError("no PyTorch twin for model %r (have: %s)" % (name, ", ".join(sorted(MODELS))))
-    tm = MODELS[name]()
+    tm = MODELS[name](dict(model.named_modules())[head_of(model)].out_features, model)
     state = {k: torch.from_numpy(np.array(v)) for k, v in model.state_dict().items()}
     tm.load_state_dict(state)
     return tm
