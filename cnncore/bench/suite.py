@@ -451,6 +451,11 @@ SUITE = [
     ConvSpec("mbv2 dw3x3 144 @56", 144, 144, 56, 3, 1, 1, groups=144, batch=8),
     ConvSpec("mbv2 dw3x3/2 144 @56", 144, 144, 56, 3, 2, 1, groups=144, batch=8),
     ConvSpec("mbv2 dw3x3 384 @14", 384, 384, 14, 3, 1, 1, groups=384, batch=8),
+    # EfficientNet-B0's depthwise 5x5 layers (stages 3, 5 and 6)
+    ConvSpec("effnet dw5x5/2 144 @56", 144, 144, 56, 5, 2, 2, groups=144, batch=8),
+    ConvSpec("effnet dw5x5 240 @28", 240, 240, 28, 5, 1, 2, groups=240, batch=8),
+    ConvSpec("effnet dw5x5 672 @14", 672, 672, 14, 5, 1, 2, groups=672, batch=8),
+    ConvSpec("effnet dw5x5 1152 @7", 1152, 1152, 7, 5, 1, 2, groups=1152, batch=8),
     # pooling, BN+ReLU, linear
     PoolSpec("r18 maxpool 3x3/2 64 @112", "max", 64, 112, 3, 2, 1, batch=8),
     PoolSpec("r18 global avgpool 512 @7", "gavg", 512, 7, batch=32),
