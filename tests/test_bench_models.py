@@ -57,3 +57,16 @@ def test_table_model_rows_match_their_torch_twins(name):
     spec = _bench_suite.ModelSpec(name, name, "train", 2, image=(3, 32, 32))
     (row,) = spec.build(2, with_numpy=False, torch=torch)
     assert np.isfinite(float(row.cnncore())) and np.isfinite(row.torch().item())
+
+
+def test_model_table_depth_counts_weight_layers_on_the_longest_path():
+    import importlib.util
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "model_table.py")
+    spec = importlib.util.spec_from_file_location("model_table", path)
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    assert table.depth(models.seed_cnn().eval(), (1, 3, 32, 32)) == 5  # 3 convolutions, 2 linear
+    # 19 convolutions and the fc on the main path; the 1x1 shortcut convolutions are beside it
+    assert table.depth(models.resnet20().eval(), (1, 3, 32, 32)) == 20
