@@ -6,7 +6,7 @@ batch 1 and 16, beside its PyTorch twin with the same weights (cnncore/bench/tor
     python benchmarks/model_table.py [--size 64] [--repeats 2] [--models alexnet,googlenet]
 
 Prints a Markdown table (the README's). Timings are the minimum over `repeats` runs after one
-warm-up, cnncore and PyTorch interleaved in one process, on --size x --size images (default 64,
+warm-up, cnncore's then PyTorch's in one process, on --size x --size images (default 64,
 so that VGG-16's training step stays a few seconds; FLOPs are always counted at 224x224).
 Inference runs after batch-norm calibration (bench.suite.calibrate_batch_norm). GoogLeNet trains
 with its aux heads (torchvision's recipe) and is counted without them (torchvision's 6.6M).
@@ -52,15 +52,19 @@ def build(name, classes, channels, aux):
 
 
 def timed(fns, repeats):
-    """Minimum seconds of each callable over `repeats` interleaved runs, after one warm-up."""
+    """Minimum seconds of each callable over `repeats` runs after one warm-up, one callable after
+    the other (as the bench does: a library's OpenMP threads spin for a while after its last op
+    and would steal the cores from the other's run), with a pause between them."""
+    best = []
     for f in fns:
+        time.sleep(0.5)
         f()
-    best = [float("inf")] * len(fns)
-    for _ in range(repeats):
-        for k, f in enumerate(fns):
+        t = float("inf")
+        for _ in range(repeats):
             t0 = time.perf_counter()
             f()
-            best[k] = min(best[k], time.perf_counter() - t0)
+            t = min(t, time.perf_counter() - t0)
+        best.append(t)
     return best
 
 
