@@ -126,6 +126,10 @@ def main():
 
     torch.set_num_threads(cnncore.get_num_threads())
     pick = None if a.models is None else set(a.models.split(","))
+    # the first steps in a process run far slower in both libraries (thread pools, cnncore's
+    # buffer pool, first-use setup: a tutorial-CNN step took 490 ms, then 3 ms): one untimed pass
+    for _ in range(2):
+        speeds("seed_cnn", 10, 3, 32, 2, 3, torch)
     ms = lambda s: "-" if s is None else "%.0f" % (1e3 * s) if s >= 0.01 else "%.1f" % (1e3 * s)  # noqa: E731
     print("cnncore %s, isa %s, %d threads; PyTorch %s; timings on %dx%d images (LeNet-5: 28, the tutorial "
           "CNN: 32), min of %d runs, ms cnncore / PyTorch\n" % (
