@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def run(tree, args):
     env = dict(os.environ, PYTHONPATH=os.path.abspath(tree))
     out = subprocess.run([sys.executable, os.path.join(HERE, "train_step.py"), "--model", args.model,
-                          "--batch", str(args.batch), "--steps", str(args.steps)],
+                          "--batch", str(args.batch), "--steps", str(args.steps), "--image", args.image],
                          env=env, capture_output=True, text=True, check=True, cwd="/")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -31,6 +31,7 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--pairs", type=int, default=5)
+    ap.add_argument("--image", default="3,32,32", help="C,H,W of the random images")
     args = ap.parse_args()
     pairs = []
     for _ in range(args.pairs):

@@ -38,7 +38,11 @@ def main():
     for i in range(a.warmup + a.steps):
         t0 = time.perf_counter()
         opt.zero_grad()
-        loss = crit(model(x), y)
+        out = model(x)
+        if isinstance(out, tuple):  # GoogLeNet's (logits, aux2, aux1): torchvision's recipe
+            loss = crit(out[0], y) + 0.3 * (crit(out[1], y) + crit(out[2], y))
+        else:
+            loss = crit(out, y)
         if hasattr(loss, "backward"):
             loss.backward()
         else:  # the layer-wise API of earlier versions

@@ -110,8 +110,7 @@ def _train_run(args, rank, world):
     factor = -(-models.MIN_INPUT_SIZE.get(args.model, 8) // min(x_train.shape[2:]))
     if factor > 1:  # nearest-neighbour upsampling to the smallest size the model's pooling allows
         x_train, x_test = (np.repeat(np.repeat(a, factor, axis=2), factor, axis=3) for a in (x_train, x_test))
-    kwargs = {"aux_logits": False} if args.model == "googlenet" else {}
-    model = models.get_model(args.model, num_classes=classes, in_channels=in_channels, **kwargs)
+    model = models.get_model(args.model, num_classes=classes, in_channels=in_channels)
     if args.pretrained:
         _load_pretrained(model, args.pretrained)
     if args.freeze_body:

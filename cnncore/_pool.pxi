@@ -1,4 +1,4 @@
-# Pooling: max (with argmax), average, adaptive average and global average, on NCHW16c.
+# Pooling: max and adaptive max (with argmax), average, adaptive average and global average, on NCHW16c.
 
 cdef extern from "cnn_pool.h":
     ctypedef struct cnn_pool_desc:
@@ -13,6 +13,8 @@ cdef extern from "cnn_pool.h":
                                  int64_t divisor_override, const float* dy, float* dx) nogil
     void cnn_adaptive_avg_pool2d_forward(const cnn_pool_desc* d, const float* x, float* y) nogil
     void cnn_adaptive_avg_pool2d_backward(const cnn_pool_desc* d, const float* dy, float* dx) nogil
+    void cnn_adaptive_max_pool2d_forward(const cnn_pool_desc* d, const float* x, float* y,
+                                         int32_t* argmax) nogil
     void cnn_global_avg_pool2d_forward(const float* x, int64_t n, int64_t c, int64_t hw,
                                        float* y) nogil
     void cnn_global_avg_pool2d_backward(const float* dy, int64_t n, int64_t c, int64_t hw,
@@ -30,8 +32,9 @@ cdef cnn_pool_desc _pool_desc(g):
     return d
 
 
-def maxpool_forward(geom, const float[:, :, :, :, ::1] x):
-    """Max pooling of blocked x; returns (y, argmax), both (N, CB, OH, OW, 16), argmax int32."""
+def maxpool_forward(geom, const float[:, :, :, :, ::1] x, bint adaptive=False):
+    """Max pooling of blocked x (adaptive: over the adaptive bins of geom's output size); returns
+    (y, argmax), both (N, CB, OH, OW, 16), argmax int32 (ih * W + iw). Backward: maxpool_backward."""
     cdef cnn_pool_desc d = _pool_desc(geom)
     shape = (d.n, (d.c + 15) // 16, d.oh, d.ow, 16)
     out = _empty(shape, dtype=np.float32)
@@ -41,7 +44,10 @@ def maxpool_forward(geom, const float[:, :, :, :, ::1] x):
     cdef float[:, :, :, :, ::1] y = out
     cdef int32_t[:, :, :, :, ::1] a = arg
     with nogil:
-        cnn_max_pool2d_forward(&d, &x[0, 0, 0, 0, 0], &y[0, 0, 0, 0, 0], &a[0, 0, 0, 0, 0])
+        if adaptive:
+            cnn_adaptive_max_pool2d_forward(&d, &x[0, 0, 0, 0, 0], &y[0, 0, 0, 0, 0], &a[0, 0, 0, 0, 0])
+        else:
+            cnn_max_pool2d_forward(&d, &x[0, 0, 0, 0, 0], &y[0, 0, 0, 0, 0], &a[0, 0, 0, 0, 0])
     return out, arg
 
 

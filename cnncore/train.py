@@ -14,7 +14,7 @@ from . import _random
 from .autograd import no_grad
 from .nn.loss import CrossEntropyLoss
 
-__all__ = ["fit", "evaluate", "predict", "History", "save_checkpoint", "load_checkpoint"]
+__all__ = ["fit", "evaluate", "predict", "History", "save_checkpoint", "load_checkpoint", "training_loss"]
 
 CHECKPOINT_VERSION = 1
 
@@ -128,8 +128,27 @@ def _progress(iterable, total, desc, enabled):
     return tqdm(iterable, total=total, desc=desc, leave=False, file=sys.stderr, dynamic_ncols=True)
 
 
+def training_loss(outputs, labels, criterion, aux_weight=0.3):
+    """(loss, logits) of a training forward's outputs. A model with auxiliary classifiers
+    (GoogLeNet in training mode returns (logits, aux2, aux1)) is trained as torchvision's recipe
+    does: criterion(logits) + aux_weight * (sum of criterion(aux)); the logits are the first
+    output. Any other output is the logits."""
+    if not isinstance(outputs, (tuple, list)):
+        return criterion(outputs, labels), outputs
+    if not outputs:
+        raise ValueError("outputs: expected logits or a non-empty tuple (logits, *aux_logits), got ()")
+    loss = criterion(outputs[0], labels)
+    aux = [criterion(a, labels) for a in outputs[1:] if a is not None]
+    if aux:
+        total = aux[0]
+        for a in aux[1:]:
+            total = total + a
+        loss = loss + aux_weight * total
+    return loss, outputs[0]
+
+
 def fit(model, optimizer, train_loader, epochs, criterion=None, val_data=None, scheduler=None,
-        scheduler_interval="epoch", checkpoint=None, resume=None, progress=True, log=print):
+        scheduler_interval="epoch", checkpoint=None, resume=None, progress=True, log=print, aux_weight=0.3):
     """Train `model` for `epochs` epochs; returns a History.
 
     train_loader: a cnncore.data.DataLoader (reshuffled per epoch from its seed); criterion:
@@ -137,7 +156,9 @@ def fit(model, optimizer, train_loader, epochs, criterion=None, val_data=None, s
     stepped after each epoch (scheduler_interval='epoch') or each batch ('step'); checkpoint: a
     path written after each epoch; resume: a checkpoint path to continue from (the run then
     ends at the same weights as an uninterrupted one); log: called with one line per epoch
-    (None for silence); progress: a tqdm bar with loss, accuracy and images/s.
+    (None for silence); progress: a tqdm bar with loss, accuracy and images/s. A model whose
+    training forward returns (logits, *aux_logits) (GoogLeNet) is trained on
+    training_loss(..., aux_weight): the main loss plus aux_weight times the auxiliary losses.
     """
     if scheduler_interval not in ("epoch", "step"):
         raise ValueError("scheduler_interval: expected 'epoch' or 'step', got %r" % (scheduler_interval,))
@@ -157,8 +178,7 @@ def fit(model, optimizer, train_loader, epochs, criterion=None, val_data=None, s
         bar = _progress(train_loader, len(train_loader), "epoch %d/%d" % (epoch + 1, epochs), progress)
         for images, labels in bar:
             optimizer.zero_grad()
-            logits = model(images)
-            loss = criterion(logits, labels)
+            loss, logits = training_loss(model(images), labels, criterion, aux_weight)
             loss.backward()
             optimizer.step()
             if scheduler is not None and scheduler_interval == "step":

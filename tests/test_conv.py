@@ -95,6 +95,13 @@ CASES = [
     Case("dw_c64_w6_no_pad", 1, 64, 5, 6, 64, groups=64),
     Case("dw_c17_7x7_w29_s2_p3", 2, 17, 9, 29, 17, kernel=7, stride=2, padding=3, groups=17),
     Case("dw_c33_w56_p1_nobias", 1, 33, 3, 56, 33, padding=1, groups=33, bias=False),
+    # EfficientNet's 5x5 depthwise at stride 1 and 2, output widths at the kernels' pixel tiles
+    # (8 avx512, 4 avx2, 2 generic) and one past them (a full tile plus the tail)
+    Case("dw_c40_5x5_w17_p2", 2, 40, 6, 17, 40, kernel=5, padding=2, groups=40),
+    Case("dw_c24_5x5_w16_s2_p2", 1, 24, 7, 16, 24, kernel=5, stride=2, padding=2, groups=24),
+    Case("dw_c20_5x5_w9_s2_p2_nobias", 2, 20, 5, 9, 20, kernel=5, stride=2, padding=2, groups=20, bias=False),
+    Case("dw_c16_5x5_w8_p2_nobias", 1, 16, 4, 8, 16, kernel=5, padding=2, groups=16, bias=False),
+    Case("dw_c48_3x3_w4_p1", 1, 48, 3, 4, 48, padding=1, groups=48),
     # depthwise multiplier 2 (groups == C_in, C_out = 2 C_in): the general grouped path
     Case("dwm2_c17-34_w15_p1", 1, 17, 5, 15, 34, padding=1, groups=17),
     Case("dwm2_c3-6_w5_s2_p1_nobias", 2, 3, 7, 5, 6, stride=2, padding=1, groups=3, bias=False),

@@ -12,7 +12,7 @@ from cnncore import models, nn
 
 
 def twins():
-    import torch_twins
+    from cnncore.bench import torch_table as torch_twins
 
     return torch_twins
 

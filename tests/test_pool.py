@@ -203,6 +203,29 @@ def test_adaptive_max_pool2d_ties_and_blocked_lanes():
     _assert_padded_lanes_zero(yb.data, 17, "adaptive_max_pool2d_blocked")
 
 
+def test_adaptive_max_pool2d_nan_and_minus_inf_bins():
+    x = randn(2, 18, 9, 7)
+    x[0, 3, 4, 2] = np.nan                # a NaN wins its bins (overlapping bins: several)
+    x[1, 17, :, :] = -np.inf              # bins of -inf keep the first element's index
+    x[1, 0, 2, 6] = np.nan
+    y, idx = F.adaptive_max_pool2d(x, (4, 3), return_indices=True)
+    ry, ridx = R.adaptive_max_pool2d(x, (4, 3))
+    np.testing.assert_array_equal(y, ry.astype(np.float32))
+    np.testing.assert_array_equal(idx, ridx)
+    assert np.isnan(y[0, 3]).sum() == 4 and np.isnan(y[1, 0]).sum() == 2  # bins overlap on both axes
+
+
+def test_adaptive_max_pool2d_nan_rows_match_torch():
+    # several NaNs in a bin: PyTorch keeps the last one (each NaN replaces the running max)
+    torch = pytest.importorskip("torch")
+    x = randn(1, 18, 9, 7)
+    x[0, 0, 2, :] = np.nan
+    y, idx = F.adaptive_max_pool2d(x, (4, 3), return_indices=True)
+    ty, tidx = torch.nn.functional.adaptive_max_pool2d(torch.from_numpy(x), (4, 3), return_indices=True)
+    np.testing.assert_array_equal(y, ty.numpy())
+    np.testing.assert_array_equal(idx, tidx.numpy())
+
+
 @pytest.mark.parametrize("shape,out", ADAPTIVE_CASES)
 def test_adaptive_avg_pool2d_matches_reference(isa, shape, out):
     x = randn(*shape)

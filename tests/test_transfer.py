@@ -56,7 +56,7 @@ def test_save_load_bad_input(tmp_path):
 
 def test_load_reads_a_torch_checkpoint_of_a_torchvision_model(tmp_path):
     torch = pytest.importorskip("torch")
-    import torch_twins
+    from cnncore.bench import torch_table as torch_twins
 
     torch.manual_seed(0)
     tm = torch_twins.t_efficientnet_b0(7).eval()

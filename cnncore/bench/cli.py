@@ -47,8 +47,9 @@ def build_parser():
     p = argparse.ArgumentParser(
         prog="python -m cnncore bench", description=__doc__.split("\n\n")[0],
         formatter_class=HelpFormatter,
-        epilog="ops: conv (3x3 at CIFAR sizes, the seed CNN's, ResNet-18/50's), depthwise (MobileNetV2's),\n"
-               "     pool (max 3x3/2, global average), bn_relu, linear, models (seed_cnn and resnet20:\n"
+        epilog="ops: conv (3x3 at CIFAR sizes, the seed CNN's, ResNet-18/50's), depthwise (MobileNetV2's\n"
+               "     3x3, EfficientNet-B0's 5x5), pool (max 3x3/2, global average), bn_relu, linear, models\n"
+               "     (seed_cnn, resnet20 and the tutorial table's alexnet, vgg16, googlenet, efficientnet_b0:\n"
                "     training step and inference). --list shows the cases.\n"
                "Ratios (vs np, vs torch) are their time / cnncore's time: above 1, cnncore is faster.")
     p.add_argument("--ops", default=",".join(OPS), help="comma-separated op groups (default: all): " + ",".join(OPS))

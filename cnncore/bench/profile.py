@@ -18,13 +18,23 @@ from .. import _random, models, optim
 from ..autograd import engine
 from ..autograd.lazy import BatchNormNode, ConvNode
 from ..nn.loss import CrossEntropyLoss
+from ..train import training_loss
 from .probes import percent_of_peak
 from .timing import NOISY_CORES, OtherLoad
 
-# default input image (C, H, W) per model
+# default input image (C, H, W) per model; others: 3 channels, 32x32 or the smallest size
+# their pooling allows (models.MIN_INPUT_SIZE)
 IMAGES = {"seed_cnn": (3, 32, 32), "resnet20": (3, 32, 32), "lenet5": (1, 28, 28),
           "resnet18": (3, 224, 224), "resnet50": (3, 224, 224), "mobilenet_v2": (3, 224, 224)}
 CLASSES = {"resnet18": 1000, "resnet50": 1000, "mobilenet_v2": 1000}
+
+
+def default_image(name):
+    """The input image (C, H, W) a profile of model `name` uses when not told."""
+    if name in IMAGES:
+        return IMAGES[name]
+    side = max(32, models.MIN_INPUT_SIZE.get(name, 32))
+    return (3, side, side)
 
 
 class _LayerTimes:
@@ -113,7 +123,7 @@ def _median(xs):
 
 def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=None, model=None, retries=2):
     """Profile `steps` training steps of model `name` (after `warmup` untimed ones) on random
-    images of shape `image` (default: the model's usual input) at `batch`. model: an instance to
+    images of shape `image` (default: default_image(name)) at `batch`. model: an instance to
     profile instead of a new cnncore.models.get_model(name) (its weights are trained).
 
     Steps during which other processes kept the cores busy (bench.OtherLoad) do not count: up to
@@ -128,7 +138,7 @@ def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=
     """
     if model is None and name not in models.MODELS:
         raise ValueError("model: expected one of %s, got %r" % (", ".join(sorted(models.MODELS)), name))
-    image = tuple(image or IMAGES.get(name, (3, 32, 32)))
+    image = tuple(image or default_image(name))
     classes = CLASSES.get(name, 10)
     _random.manual_seed(0)
     if model is None:
@@ -153,11 +163,12 @@ def profile(name, batch=64, steps=10, warmup=2, peak=None, progress=None, image=
             t0 = time.perf_counter()
             opt.zero_grad()
             t1 = time.perf_counter()
-            logits = model(x)
-            if labels is None:
+            outputs = model(x)
+            if labels is None:  # GoogLeNet's training forward: (logits, aux2, aux1)
+                logits = outputs[0] if isinstance(outputs, (tuple, list)) else outputs
                 labels = rng.integers(0, logits.shape[1], batch)
             t2 = time.perf_counter()
-            loss = crit(logits, labels)
+            loss = training_loss(outputs, labels, crit)[0]
             t3 = time.perf_counter()
             loss.backward()
             t4 = time.perf_counter()
@@ -258,7 +269,7 @@ def format_profile(p, top=5):
             100 * r["share"], num(r.get("fwd_gflops"), "%.1f"), num(r.get("fwd_pct_peak"), "%.0f%%"),
             num(r.get("bwd_gflops"), "%.1f"), num(r.get("bwd_pct_peak"), "%.0f%%")))
     lines.append("-" * len(head))
-    for label, key in (("loss (CrossEntropyLoss)", "loss"), ("optimizer (zero_grad + SGD step)", "optimizer"),
+    for label, key in (("loss (CrossEntropyLoss; + 0.3 x aux heads)", "loss"), ("optimizer (zero_grad + SGD step)", "optimizer"),
                        ("outside layers (Python, reorders, adds, allocation)", "outside")):
         lines.append("%-*s %9.3f ms %6.1f%%" % (w + 40, label, p[key + "_ms"], 100 * p[key + "_share"]))
     lines.append("%-*s %9.3f ms" % (w + 40, "sum of the parts' medians", p["parts_ms"]))

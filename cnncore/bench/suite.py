@@ -33,6 +33,7 @@ from .baselines import (numpy_bn_relu, numpy_bn_relu_backward, numpy_conv2d, num
 F32 = 4
 PASSES = ("fwd", "bwd_data", "bwd_weights", "bwd", "train", "infer", "eager", "compiled", "ort")
 OPS = ("conv", "depthwise", "pool", "bn_relu", "linear", "models", "compiled")
+TABLE_MODELS = ("alexnet", "vgg16", "googlenet", "efficientnet_b0")
 
 
 class Row:
@@ -330,9 +331,43 @@ def model_flops(model, input_shape, train):
     return 3 * fwd - (rows[0][4] if rows else 0)
 
 
+def calibrate_batch_norm(model, x):
+    """Set every BatchNorm's running statistics to those of one training-mode forward of `x`
+    (as a trained model's match its data). A fresh model's running statistics (mean 0, variance
+    1) make eval-mode activations shrink layer by layer into subnormal numbers in deep networks
+    (EfficientNet-B0), where any library's inference measures microcode assists, not its kernels."""
+    from ..autograd import no_grad
+    from ..nn.norm import BatchNorm2d
+
+    bns = [m for m in model.modules() if isinstance(m, BatchNorm2d)]
+    saved = [m.momentum for m in bns]
+    was_training = model.training
+    try:
+        for m in bns:
+            m.momentum = 1.0
+        model.train()
+        with no_grad():
+            model(x)
+    finally:
+        for m, mom in zip(bns, saved):
+            m.momentum = mom
+        model.train(was_training)
+
+
+def torch_training_loss(torch, outputs, labels, aux_weight=0.3):
+    """PyTorch's side of cnncore.train.training_loss: cross-entropy of the logits plus aux_weight
+    times that of the auxiliary outputs (torchvision's GoogLeNet recipe)."""
+    ce = torch.nn.functional.cross_entropy
+    if not isinstance(outputs, (tuple, list)):
+        return ce(outputs, labels)
+    return ce(outputs[0], labels) + aux_weight * sum(ce(a, labels) for a in outputs[1:] if a is not None)
+
+
 class ModelSpec(Spec):
-    """A whole model on random images: a training step (zero_grad, forward, cross-entropy,
-    backward, SGD with momentum) or an inference forward in eval mode."""
+    """A whole model on random images: a training step (zero_grad, forward, cross-entropy (plus
+    0.3 x the auxiliary heads' for GoogLeNet, cnncore.train.training_loss), backward, SGD with
+    momentum) or an inference forward in eval mode (batch norm calibrated on the images first,
+    calibrate_batch_norm)."""
 
     group = "models"
 
@@ -343,6 +378,7 @@ class ModelSpec(Spec):
 
     def build(self, batch, with_numpy=True, torch=None):
         from .. import _random
+        from ..train import training_loss
 
         _random.manual_seed(0)
         rng = np.random.default_rng(0)
@@ -351,6 +387,8 @@ class ModelSpec(Spec):
         labels = rng.integers(0, self.num_classes, batch)
         train = self.mode == "train"
         flops = model_flops(model, (batch,) + tuple(self.image), train)
+        if not train:
+            calibrate_batch_norm(model, x)
         tf = None
         if torch is not None:
             from . import torch_twins
@@ -364,7 +402,7 @@ class ModelSpec(Spec):
 
             def cc():
                 opt.zero_grad()
-                loss = crit(model(x), labels)
+                loss = training_loss(model(x), labels, crit)[0]
                 loss.backward()
                 opt.step()
                 return loss
@@ -372,11 +410,10 @@ class ModelSpec(Spec):
             if torch is not None:
                 tm.train()
                 topt = torch.optim.SGD(tm.parameters(), lr=0.01, momentum=0.9)
-                F = torch.nn.functional
 
                 def tf():
                     topt.zero_grad(set_to_none=True)
-                    loss = F.cross_entropy(tm(xt), lt)
+                    loss = torch_training_loss(torch, tm(xt), lt)
                     loss.backward()
                     topt.step()
                     return loss
@@ -414,6 +451,11 @@ SUITE = [
     ConvSpec("mbv2 dw3x3 144 @56", 144, 144, 56, 3, 1, 1, groups=144, batch=8),
     ConvSpec("mbv2 dw3x3/2 144 @56", 144, 144, 56, 3, 2, 1, groups=144, batch=8),
     ConvSpec("mbv2 dw3x3 384 @14", 384, 384, 14, 3, 1, 1, groups=384, batch=8),
+    # EfficientNet-B0's depthwise 5x5 layers (stages 3, 5 and 6)
+    ConvSpec("effnet dw5x5/2 144 @56", 144, 144, 56, 5, 2, 2, groups=144, batch=8),
+    ConvSpec("effnet dw5x5 240 @28", 240, 240, 28, 5, 1, 2, groups=240, batch=8),
+    ConvSpec("effnet dw5x5 672 @14", 672, 672, 14, 5, 1, 2, groups=672, batch=8),
+    ConvSpec("effnet dw5x5 1152 @7", 1152, 1152, 7, 5, 1, 2, groups=1152, batch=8),
     # pooling, BN+ReLU, linear
     PoolSpec("r18 maxpool 3x3/2 64 @112", "max", 64, 112, 3, 2, 1, batch=8),
     PoolSpec("r18 global avgpool 512 @7", "gavg", 512, 7, batch=32),
@@ -426,6 +468,11 @@ SUITE = [
     ModelSpec("seed_cnn", "seed_cnn", "infer", 64),
     ModelSpec("resnet20", "resnet20", "train", 64),
     ModelSpec("resnet20", "resnet20", "infer", 64),
+    # the tutorial's table (torchvision's definitions): a training step at batch 16 on 64x64
+    # images (the smallest size all their poolings allow, and a step that fits a quick run),
+    # inference at batch 1 on 224x224 ImageNet images
+    *[ModelSpec(m, m, "train", 16, image=(3, 64, 64)) for m in TABLE_MODELS],
+    *[ModelSpec(m + " @224", m, "infer", 1, image=(3, 224, 224)) for m in TABLE_MODELS],
 ]
 
 

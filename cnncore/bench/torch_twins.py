@@ -7,7 +7,6 @@ built inside functions.
 """
 import numpy as np
 
-from .. import models
 
 
 def _nn():
@@ -160,7 +159,31 @@ def mobilenet_v2(num_classes=1000, in_channels=3):
     return MobileNetV2Twin()
 
 
-MODELS = {"seed_cnn": seed_cnn, "resnet20": resnet20, "resnet18": resnet18, "mobilenet_v2": mobilenet_v2}
+def _table(name):
+    """A builder of the tutorial-table twin `name` (torch_table.py; 3-channel inputs, as torchvision)."""
+
+    def build(num_classes, in_channels, model):
+        from . import torch_table as T
+
+        if name == "alexnet":
+            return T.t_alexnet(num_classes)
+        if name in ("vgg16", "vgg16_bn"):
+            return T.t_vgg(num_classes, name == "vgg16_bn")
+        if name == "googlenet":
+            return T.TGoogLeNet(num_classes, aux_logits=model.aux_logits, transform_input=model.transform_input)
+        return T.t_efficientnet_b0(num_classes)
+
+    return build
+
+
+def _plain(build):
+    return lambda num_classes, in_channels, model: build(num_classes=num_classes, in_channels=in_channels)
+
+
+# name -> builder(num_classes, in_channels, the cnncore model)
+MODELS = {name: _plain(build) for name, build in
+          (("seed_cnn", seed_cnn), ("resnet20", resnet20), ("resnet18", resnet18), ("mobilenet_v2", mobilenet_v2))}
+MODELS.update({name: _table(name) for name in ("alexnet", "vgg16", "vgg16_bn", "googlenet", "efficientnet_b0")})
 
 
 def from_cnncore(name, model):
@@ -168,11 +191,13 @@ def from_cnncore(name, model):
     buffers copied from model.state_dict()."""
     import torch
 
+    from ..models import head_of
+
     if name not in MODELS:
         raise ValueError("no PyTorch twin for model %r (have: %s)" % (name, ", ".join(sorted(MODELS))))
     state = model.state_dict()
-    head = models.head_of(model)
-    tm = MODELS[name](num_classes=state[head + ".weight"].shape[0], in_channels=model._input_channels())
+    head = head_of(model)
+    tm = MODELS[name](state[head + ".weight"].shape[0], model._input_channels(), model)
     state = {k: torch.from_numpy(np.array(v)) for k, v in state.items()}
     tm.load_state_dict(state)
     return tm

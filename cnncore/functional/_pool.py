@@ -384,54 +384,23 @@ def adaptive_avg_pool2d_backward(grad_output, input_shape):
 
 
 # ------------------------------------------------------------------- adaptive max ----
-# Bins of adaptive pooling have varying sizes, so these run as NumPy reductions on the blocked
-# data (one vectorized max per output bin over every image, channel block and lane): adaptive
-# max pooling is used with small outputs, where this costs little next to the convolutions.
-
-def _bin(i, size, out):
-    return (i * size) // out, -(-((i + 1) * size) // out)
-
 
 def adaptive_max_pool2d_blocked(xb, output_size):
     """Adaptive max pooling of a Blocked input: returns (Blocked y, argmax), argmax an int32 array
     (N, CB, OH, OW, 16) holding ih * W + iw of each lane's maximum (what the backward reads)."""
     check_blocked(xb, "input")
     _check_input_sizes(xb.shape)
-    n, c, h, w = xb.shape
-    oh, ow = _adaptive_output_size(output_size, h, w)
+    oh, ow = _adaptive_output_size(output_size, xb.shape[2], xb.shape[3])
     g = _adaptive_geometry(xb.shape, oh, ow)
-    d = xb.data
-    cb = d.shape[1]
-    y = np.empty((n, cb, oh, ow, 16), np.float32)
-    argmax = np.empty((n, cb, oh, ow, 16), np.int32)
-    for i in range(oh):
-        h0, h1 = _bin(i, h, oh)
-        for j in range(ow):
-            w0, w1 = _bin(j, w, ow)
-            win = d[:, :, h0:h1, w0:w1, :].reshape(n, cb, (h1 - h0) * (w1 - w0), 16)
-            a = np.argmax(win, axis=2)  # the first maximum in row-major order; a NaN wins
-            y[:, :, i, j, :] = np.take_along_axis(win, a[:, :, None, :], axis=2)[:, :, 0, :]
-            kw = w1 - w0
-            argmax[:, :, i, j, :] = (h0 + a // kw) * w + (w0 + a % kw)
+    y, argmax = _kernels.maxpool_forward(g, xb.data, True)
     return Blocked(y, g.c), argmax
 
 
 def adaptive_max_pool2d_backward_blocked(dyb, argmax, input_hw):
     """Gradient of adaptive_max_pool2d_blocked: scatter-add of the Blocked dyb through argmax into
-    a zero Blocked gradient of spatial size input_hw = (H, W)."""
-    check_blocked(dyb, "grad_output")
-    h, w = _hw_arg(input_hw)
-    if (not isinstance(argmax, np.ndarray) or argmax.dtype != np.int32
-            or argmax.shape != dyb.data.shape):
-        raise ValueError("argmax: expected an int32 array of shape %s, got %s"
-                         % (dyb.data.shape, getattr(argmax, "shape", type(argmax).__name__)))
-    n, cb = dyb.data.shape[:2]
-    check_alloc("grad_input", (n, cb, h, w, 16))
-    dx = np.zeros((n, cb, h * w, 16), np.float32)
-    if dyb.data.size:
-        ni, ci, _, _, li = np.indices(argmax.shape, sparse=True)
-        np.add.at(dx, (ni, ci, argmax, li), dyb.data)
-    return Blocked(dx.reshape(n, cb, h, w, 16), dyb.channels)
+    a zero Blocked gradient of spatial size input_hw = (H, W); the scatter does not depend on the
+    bins, so this is max_pool2d_backward_blocked."""
+    return max_pool2d_backward_blocked(dyb, argmax, input_hw)
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):

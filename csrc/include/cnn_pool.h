@@ -36,6 +36,9 @@ void cnn_avg_pool2d_backward(const cnn_pool_desc* d, int count_include_pad, int6
  * output bin i covers [floor(i * size / out), ceil((i + 1) * size / out)) on each axis. */
 void cnn_adaptive_avg_pool2d_forward(const cnn_pool_desc* d, const float* x, float* y);
 void cnn_adaptive_avg_pool2d_backward(const cnn_pool_desc* d, const float* dy, float* dx);
+/* adaptive max pooling over the same bins: y and argmax as cnn_max_pool2d_forward (same rule for
+ * ties and NaN); its backward is cnn_max_pool2d_backward (a scatter through argmax). */
+void cnn_adaptive_max_pool2d_forward(const cnn_pool_desc* d, const float* x, float* y, int32_t* argmax);
 
 /* ---- global average pooling ----
  * x (N, CB, HW, 16) -> y (N, C) in NCHW order (the edge to a fully connected layer); and back:

@@ -1,5 +1,5 @@
 /* Pooling on NCHW16c: max (keeping the argmax for backward, as Darknet's maxpool layer does),
- * average with PyTorch's divisor rule, adaptive average, global average.
+ * average with PyTorch's divisor rule, adaptive average and max, global average.
  *
  * Every loop runs over the 16 lanes of a channel block innermost (memory-bound; plain C loops that
  * the compiler vectorizes). Threads split independent items: (batch, block, output row) forward,
@@ -38,14 +38,43 @@ static inline void tap_range(int64_t start, int64_t k, int64_t dil, int64_t size
     *hi = cnn_max64(a, b);
 }
 
+/* The max of a window of nh x nw taps (rows ih0, ih0 + dh, ...; columns iw0, iw0 + dw, ...; all in
+ * bounds) of one plane `src` of width w, per lane, into out[16] and its ih * w + iw into arg[16].
+ * Taps are scanned row-major and replace the running max if greater or NaN (PyTorch's rule: the
+ * first max wins ties, a NaN wins); PyTorch's start is -inf at the first tap's index, which a
+ * window of -inf keeps. Shared by max and adaptive max pooling. */
+static inline void window_max(const float* src, int64_t w, int64_t ih0, int64_t nh, int64_t dh,
+                              int64_t iw0, int64_t nw, int64_t dw, float* out, int32_t* arg_out) {
+    float best[CNN_BLOCK];
+    int32_t arg[CNN_BLOCK];
+    for (int l = 0; l < CNN_BLOCK; l++) {
+        best[l] = -INFINITY;
+        arg[l] = (int32_t)(ih0 * w + iw0);
+    }
+    for (int64_t i = 0; i < nh; i++)
+        for (int64_t j = 0; j < nw; j++) {
+            const int64_t pos = (ih0 + i * dh) * w + iw0 + j * dw;
+            const float* v = src + pos * CNN_BLOCK;
+#pragma omp simd /* else GCC unrolls the lanes first and leaves the selects scalar */
+            for (int l = 0; l < CNN_BLOCK; l++) {
+                const float xv = v[l];
+                const int take = (xv > best[l]) | (xv != xv); /* greater, or NaN */
+                best[l] = take ? xv : best[l];
+                arg[l] = take ? (int32_t)pos : arg[l];
+            }
+        }
+    for (int l = 0; l < CNN_BLOCK; l++) {
+        out[l] = best[l];
+        arg_out[l] = arg[l];
+    }
+}
+
 void cnn_max_pool2d_forward(const cnn_pool_desc* d, const float* x, float* y, int32_t* argmax) {
     const int64_t h = d->h, w = d->w, items = d->n * cnn_blocks(d->c) * d->oh;
 #pragma omp parallel for num_threads(pool_threads(items, d->ow * d->kh * d->kw * CNN_BLOCK)) schedule(static)
     for (int64_t item = 0; item < items; item++) {
         const int64_t r = item % d->oh, plane = item / d->oh;
         const float* src = x + plane * h * w * CNN_BLOCK;
-        float* yrow = y + item * d->ow * CNN_BLOCK;
-        int32_t* arow = argmax + item * d->ow * CNN_BLOCK;
         const int64_t hs = r * d->sh - d->ph;
         int64_t i0, i1;
         tap_range(hs, d->kh, d->dh, h, &i0, &i1);
@@ -53,33 +82,8 @@ void cnn_max_pool2d_forward(const cnn_pool_desc* d, const float* x, float* y, in
             const int64_t ws = q * d->sw - d->pw;
             int64_t j0, j1;
             tap_range(ws, d->kw, d->dw, w, &j0, &j1);
-            float best[CNN_BLOCK];
-            int32_t arg[CNN_BLOCK];
-            /* PyTorch's start: -inf, and the index of the first in-bounds tap (kept by a window
-             * of -inf only) */
-            const int32_t first = (int32_t)((hs + i0 * d->dh) * w + ws + j0 * d->dw);
-            for (int l = 0; l < CNN_BLOCK; l++) {
-                best[l] = -INFINITY;
-                arg[l] = first;
-            }
-            for (int64_t i = i0; i < i1; i++) {
-                const int64_t ih = hs + i * d->dh;
-                for (int64_t j = j0; j < j1; j++) {
-                    const int64_t pos = ih * w + ws + j * d->dw;
-                    const float* v = src + pos * CNN_BLOCK;
-#pragma omp simd /* else GCC unrolls the lanes first and leaves the selects scalar */
-                    for (int l = 0; l < CNN_BLOCK; l++) {
-                        const float xv = v[l];
-                        const int take = (xv > best[l]) | (xv != xv); /* greater, or NaN */
-                        best[l] = take ? xv : best[l];
-                        arg[l] = take ? (int32_t)pos : arg[l];
-                    }
-                }
-            }
-            for (int l = 0; l < CNN_BLOCK; l++) {
-                yrow[q * CNN_BLOCK + l] = best[l];
-                arow[q * CNN_BLOCK + l] = arg[l];
-            }
+            window_max(src, w, hs + i0 * d->dh, i1 - i0, d->dh, ws + j0 * d->dw, j1 - j0, d->dw,
+                       y + (item * d->ow + q) * CNN_BLOCK, argmax + (item * d->ow + q) * CNN_BLOCK);
         }
     }
 }
@@ -234,6 +238,21 @@ void cnn_adaptive_avg_pool2d_backward(const cnn_pool_desc* d, const float* dy, f
                 }
             }
             for (int l = 0; l < CNN_BLOCK; l++) dst[iw * CNN_BLOCK + l] = acc[l];
+        }
+    }
+}
+
+void cnn_adaptive_max_pool2d_forward(const cnn_pool_desc* d, const float* x, float* y, int32_t* argmax) {
+    const int64_t h = d->h, w = d->w, oh = d->oh, ow = d->ow, items = d->n * cnn_blocks(d->c) * oh;
+    const int64_t bin_floats = (h / oh + 2) * (w / ow + 2) * CNN_BLOCK;
+#pragma omp parallel for num_threads(pool_threads(items, ow * bin_floats)) schedule(static)
+    for (int64_t item = 0; item < items; item++) {
+        const int64_t r = item % oh, plane = item / oh;
+        const int64_t h0 = bin_start(r, h, oh), h1 = bin_end(r, h, oh);
+        for (int64_t q = 0; q < ow; q++) {
+            const int64_t w0 = bin_start(q, w, ow), w1 = bin_end(q, w, ow);
+            window_max(x + plane * h * w * CNN_BLOCK, w, h0, h1 - h0, 1, w0, w1 - w0, 1,
+                       y + (item * ow + q) * CNN_BLOCK, argmax + (item * ow + q) * CNN_BLOCK);
         }
     }
 }

@@ -1,49 +1,94 @@
-/* Depthwise convolution micro-kernels on one 16-channel block. This one source is compiled once
- * per ISA (dwconv2d_nchw16c__<isa>.c define CNN_UKERNEL_NAME and include it): the 16-lane loops are
- * plain C that the compiler vectorizes with that ISA's flags only. */
+/* Depthwise convolution micro-kernels on one 16-channel block, for any kernel size (3x3 and 5x5
+ * alike), stride and dilation. This one source is compiled once per ISA
+ * (dwconv2d_nchw16c__<isa>.c define CNN_UKERNEL_ISA, the vector width DW_VW in floats (16 avx512,
+ * 8 avx2, 4 generic) and the tile DW_TILE, then include it). A vector is a GCC vector type of
+ * DW_VW floats, one register of that ISA; a 16-channel pixel is DW_NV = 16 / DW_VW of them. The
+ * DW_TILE x DW_NV accumulators of a tile of output pixels stay in registers across all taps
+ * (a plain-C array of 16 lanes per pixel was kept on the stack: one load-FMA-store per tap);
+ * a + b * c contracts to FMA where the ISA has it. */
 #include "cnn_ukernels.h"
 
 #define CNN_CAT_(a, b) a##b
 #define CNN_CAT(a, b) CNN_CAT_(a, b)
 #define DW_FWD CNN_CAT(cnn_f32_dwconv2d_nchw16c_ukernel__, CNN_UKERNEL_ISA)
 #define DW_BWW CNN_CAT(cnn_f32_dwconv2d_bww_nchw16c_ukernel__, CNN_UKERNEL_ISA)
-#define DW_TILE 4
+#define DW_NV (16 / DW_VW)
+
+typedef float dw_vec __attribute__((vector_size(DW_VW * 4)));
+typedef int dw_ivec __attribute__((vector_size(DW_VW * 4)));
+typedef float dw_uvec __attribute__((vector_size(DW_VW * 4), aligned(4), may_alias)); /* unaligned */
+
+#define DW_LOAD(p) ((dw_vec) * (const dw_uvec*)(p))
+#define DW_STORE(p, v) (*(dw_uvec*)(p) = (v))
+/* ReLU that keeps NaN (as PyTorch's): zero the lanes that are < 0 */
+#define DW_RELU(v) ((dw_vec)((dw_ivec)(v) & ~((v) < (dw_vec){0})))
+
+/* `tile` output pixels from `ip` (tile a compile-time constant at every call, so the accumulators
+ * are registers): bias b, all taps, ReLU in registers when the activation is ReLU, stored to out
+ * (DW_FWD applies any other activation to the stored pixels). */
+static inline __attribute__((always_inline)) void dw_fwd_tile(
+    const int tile, const float* restrict ip, const float* restrict w, const dw_vec* b,
+    float* restrict out, const cnn_dw_params* p) {
+    const size_t ps = p->in_pix_stride, kw = p->kw;
+    dw_vec acc[DW_TILE][DW_NV];
+#pragma GCC unroll 16
+    for (int q = 0; q < tile; q++)
+#pragma GCC unroll 4
+        for (int v = 0; v < DW_NV; v++) acc[q][v] = b[v];
+    for (size_t i = 0; i < p->kh; i++)
+        for (size_t j = 0; j < kw; j++) {
+            const float* tp = ip + i * p->in_kh_stride + j * p->in_kw_stride;
+            const float* wp = w + (i * kw + j) * 16;
+#pragma GCC unroll 4
+            for (int v = 0; v < DW_NV; v++) {
+                const dw_vec wv = DW_LOAD(wp + v * DW_VW);
+#pragma GCC unroll 16
+                for (int q = 0; q < tile; q++) acc[q][v] += DW_LOAD(tp + q * ps + v * DW_VW) * wv;
+            }
+        }
+#pragma GCC unroll 16
+    for (int q = 0; q < tile; q++)
+#pragma GCC unroll 4
+        for (int v = 0; v < DW_NV; v++)
+            DW_STORE(out + q * 16 + v * DW_VW, p->act == CNN_ACT_RELU ? DW_RELU(acc[q][v]) : acc[q][v]);
+}
 
 void DW_FWD(size_t npix, const float* restrict in, const float* restrict w,
             const float* restrict bias, float* restrict out, const cnn_dw_params* p) {
+    dw_vec b[DW_NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < DW_NV; v++) b[v] = bias ? DW_LOAD(bias + v * DW_VW) : (dw_vec){0};
+    const size_t ps = p->in_pix_stride;
     size_t t = 0;
-    for (; t + DW_TILE <= npix; t += DW_TILE) {
-        float acc[DW_TILE][16];
-        for (size_t q = 0; q < DW_TILE; q++)
-            for (size_t l = 0; l < 16; l++) acc[q][l] = bias ? bias[l] : 0.0f;
-        for (size_t i = 0; i < p->kh; i++)
-            for (size_t j = 0; j < p->kw; j++) {
-                const float* restrict ip = in + i * p->in_kh_stride + j * p->in_kw_stride + t * p->in_pix_stride;
-                const float* restrict wp = w + (i * p->kw + j) * 16;
-                for (size_t q = 0; q < DW_TILE; q++)
-                    for (size_t l = 0; l < 16; l++) acc[q][l] += ip[q * p->in_pix_stride + l] * wp[l];
-            }
-        for (size_t q = 0; q < DW_TILE; q++)
-            for (size_t l = 0; l < 16; l++) out[(t + q) * 16 + l] = acc[q][l];
-    }
-    for (; t < npix; t++) {
-        float acc[16];
-        for (size_t l = 0; l < 16; l++) acc[l] = bias ? bias[l] : 0.0f;
-        for (size_t i = 0; i < p->kh; i++)
-            for (size_t j = 0; j < p->kw; j++) {
-                const float* restrict ip = in + i * p->in_kh_stride + j * p->in_kw_stride + t * p->in_pix_stride;
-                const float* restrict wp = w + (i * p->kw + j) * 16;
-                for (size_t l = 0; l < 16; l++) acc[l] += ip[l] * wp[l];
-            }
-        for (size_t l = 0; l < 16; l++) out[t * 16 + l] = acc[l];
-    }
-    if (p->act) cnn_act_apply(out, npix * 16, p->act, p->alpha);
+    for (; t + DW_TILE <= npix; t += DW_TILE) dw_fwd_tile(DW_TILE, in + t * ps, w, b, out + t * 16, p);
+    /* the tail in halving tiles (a 7-wide row: 4 + 2 + 1 on avx512), so that a short row still
+     * runs several independent FMA chains */
+#if DW_TILE >= 8
+    if (t + 4 <= npix) { dw_fwd_tile(4, in + t * ps, w, b, out + t * 16, p); t += 4; }
+#endif
+#if DW_TILE >= 4
+    if (t + 2 <= npix) { dw_fwd_tile(2, in + t * ps, w, b, out + t * 16, p); t += 2; }
+#endif
+    if (t < npix) dw_fwd_tile(1, in + t * ps, w, b, out + t * 16, p);
+    if (p->act != CNN_ACT_NONE && p->act != CNN_ACT_RELU) cnn_act_apply(out, npix * 16, p->act, p->alpha);
 }
 
 void DW_BWW(size_t npix, const float* restrict x, size_t x_pix_stride, const float* restrict dy,
             float* restrict acc_out) {
-    float acc[16] = {0};
-    for (size_t t = 0; t < npix; t++)
-        for (size_t l = 0; l < 16; l++) acc[l] += x[t * x_pix_stride + l] * dy[t * 16 + l];
-    for (size_t l = 0; l < 16; l++) acc_out[l] += acc[l];
+    dw_vec a[2][DW_NV]; /* two pixels' chains per lane group hide the FMA latency */
+#pragma GCC unroll 4
+    for (int v = 0; v < DW_NV; v++) a[0][v] = a[1][v] = (dw_vec){0};
+    size_t t = 0;
+    for (; t + 2 <= npix; t += 2)
+#pragma GCC unroll 2
+        for (int q = 0; q < 2; q++)
+#pragma GCC unroll 4
+            for (int v = 0; v < DW_NV; v++)
+                a[q][v] += DW_LOAD(x + (t + q) * x_pix_stride + v * DW_VW) * DW_LOAD(dy + (t + q) * 16 + v * DW_VW);
+    for (; t < npix; t++)
+#pragma GCC unroll 4
+        for (int v = 0; v < DW_NV; v++)
+            a[0][v] += DW_LOAD(x + t * x_pix_stride + v * DW_VW) * DW_LOAD(dy + t * 16 + v * DW_VW);
+#pragma GCC unroll 4
+    for (int v = 0; v < DW_NV; v++) DW_STORE(acc_out + v * DW_VW, DW_LOAD(acc_out + v * DW_VW) + (a[0][v] + a[1][v]));
 }

@@ -1,5 +1,6 @@
 """PyTorch twins of the tutorial's table of architectures, written from torchvision 0.28's model
-definitions (alexnet, vgg, googlenet, efficientnet), for tests/test_models_table.py. Imported only
+definitions (alexnet, vgg, googlenet, efficientnet), for `python -m cnncore bench` (torch_twins.py)
+and tests/test_models_table.py; torchvision is not a dependency. Imports torch: imported only
 when torch is installed."""
 import torch
 
