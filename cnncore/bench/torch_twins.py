@@ -8,7 +8,6 @@ built inside functions.
 import numpy as np
 
 
-
 def _nn():
     import torch.nn as nn
 
