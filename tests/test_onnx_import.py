@@ -94,7 +94,7 @@ def t_seed_cnn():
 
 
 def t_efficientnet_b0():
-    from torch_twins import t_efficientnet_b0
+    from cnncore.bench.torch_table import t_efficientnet_b0
 
     return t_efficientnet_b0(10)
 
