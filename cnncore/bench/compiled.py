@@ -11,6 +11,7 @@ import numpy as np
 from .. import compile as compile_model
 from .. import models
 from .._config import get_num_threads
+from ..autograd import no_grad
 from .suite import Row, Spec, _randn, model_flops
 
 OPSET = 17
@@ -67,7 +68,11 @@ class CompiledSpec(Spec):
                     return tm(xt)
 
             ort = onnxruntime_session(torch, tm, x)
-        rows = [Row(self.group, self.name, "eager", batch, flops, None, lambda: model(x), None, tf),
+        def eager():  # inference without recording a graph, as PyTorch's side
+            with no_grad():
+                return model(x)
+
+        rows = [Row(self.group, self.name, "eager", batch, flops, None, eager, None, tf),
                 Row(self.group, self.name, "compiled", batch, flops, None, lambda: fast(x), None, tf)]
         if ort is not None:
             rows.append(Row(self.group, self.name, "ort", batch, flops, None, ort, None, None,

@@ -378,6 +378,7 @@ class ModelSpec(Spec):
 
     def build(self, batch, with_numpy=True, torch=None):
         from .. import _random
+        from ..autograd import no_grad
         from ..train import training_loss
 
         _random.manual_seed(0)
@@ -420,8 +421,9 @@ class ModelSpec(Spec):
         else:
             model.eval()
 
-            def cc():
-                return model(x)
+            def cc():  # as PyTorch's side: inference without recording a graph
+                with no_grad():
+                    return model(x)
 
             if torch is not None:
                 tm.eval()
