@@ -67,7 +67,11 @@ def main():
             with torch.inference_mode():
                 return tm(xt)
 
-        runs = {"torch": torch_eager, "eager": lambda: model(x), "compiled": lambda: fast(x)}
+        def eager():  # inference without recording, as PyTorch's side (inference_mode)
+            with cnncore.no_grad():
+                return model(x)
+
+        runs = {"torch": torch_eager, "eager": eager, "compiled": lambda: fast(x)}
         times = {k: [] for k in runs}
         for _ in range(args.rounds):
             for k, fn in runs.items():
