@@ -171,6 +171,29 @@ def test_new_layers_need_their_opsets():
     assert [n.op_type for n in resize] == ["Shape", "Concat", "Resize"]  # sizes for any batch
 
 
+def test_new_layers_fine_tune_after_load():
+    """Loaded back (opset 17: Mish as Softplus/Tanh/Mul, GroupNorm as the fused pattern,
+    PixelUnshuffle as Reshape/Transpose/Reshape), every parameter gets a gradient and SGD lowers
+    the loss."""
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, padding_mode="reflect"), nn.GroupNorm(2, 8), nn.Mish(),
+                          nn.PixelUnshuffle(2), nn.InstanceNorm2d(32, affine=True),
+                          nn.Upsample(scale_factor=2, mode="bilinear"), nn.ConvTranspose2d(32, 4, 2, 2), nn.ELU(),
+                          nn.Flatten(), nn.Linear(4 * 16 * 16, 3)).eval()
+    back = load(export(model, _x(1, 3, 8, 8), None, opset=17)).train()
+    assert set(dict(back.named_parameters())) == set(dict(model.named_parameters()))
+    x, y = _x(4, 3, 8, 8), np.array([0, 1, 2, 0])
+    opt = cnncore.optim.SGD(back.parameters(), lr=0.01)
+    losses = []
+    for _ in range(3):
+        opt.zero_grad()
+        loss = nn.CrossEntropyLoss()(back(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.numpy()))
+    assert all(p.grad is not None for p in back.parameters())
+    assert losses[2] < losses[0], losses
+
+
 def test_unet_example_runs_in_onnx_runtime_and_loads_back():
     """examples/unet.py's network (reflect-padded conv, ConvTranspose2d, bilinear Upsample, skip
     concatenations) with trained-looking batch norms."""

@@ -10,15 +10,14 @@ def _is_filled(params, name, value, size):
     return a is not None and a.size == size and bool(np.all(a == value))
 
 
-def _per_channel(params, origin, name, c):
-    """The (C,) array and name of a (C, 1, ...) constant (its initializer's name when it was one
-    unsqueezed), or (None, None)."""
+def _per_channel(params, origin, node, c):
+    """(name, (C,) array) of the node's (C, 1, ...) constant operand, named after the initializer
+    it was unsqueezed from (else a new name: the operand may have other users), or (None, None)."""
+    name = next((i for i in node.inputs if i in params), None) if node is not None else None
     a = params.get(name)
     if a is None or a.size != c or a.ndim < 1 or a.shape[0] != c:
         return None, None
-    key = origin.get(name, name)
-    params[key] = np.ascontiguousarray(a.reshape(c), np.float32)
-    return key, params[key]
+    return origin.get(name, name + "/per_channel"), np.ascontiguousarray(a.reshape(c), np.float32)
 
 
 def fuse_group_norm(nodes, params, origin):
@@ -51,18 +50,16 @@ def fuse_group_norm(nodes, params, origin):
         c = back.attrs["shape"][1] if back is not None and len(back.attrs["shape"]) > 1 else 0
         if back is None or c <= 0 or c % g:
             continue
-        chain, w, b = [group, norm, back], None, None
+        chain = [group, norm, back]
         mul = only_user(back.outputs[0], "Mul")
-        if mul is not None:
-            wkey, w = _per_channel(params, origin, next((i for i in mul.inputs if i in params), ""), c)
-            add = only_user(mul.outputs[0], "Add") if w is not None else None
-            if add is not None:
-                bkey, b = _per_channel(params, origin, next((i for i in add.inputs if i in params), ""), c)
-            if w is not None and b is not None:
-                chain += [mul, add]
-        if w is None or b is None:
-            wkey, bkey = norm.name + ".weight", norm.name + ".bias"
-            params[wkey], params[bkey] = np.ones(c, np.float32), np.zeros(c, np.float32)
+        add = only_user(mul.outputs[0], "Add") if mul is not None else None
+        (wkey, w), (bkey, b) = _per_channel(params, origin, mul, c), _per_channel(params, origin, add, c)
+        if w is not None and b is not None:
+            chain += [mul, add]
+        else:  # no affine (or not one this pattern knows): the Mul and Add, if any, stay
+            (wkey, w), (bkey, b) = (norm.name + ".weight", np.ones(c, np.float32)), \
+                (norm.name + ".bias", np.zeros(c, np.float32))
+        params[wkey], params[bkey] = w, b
         last = chain[-1]
         eps = float(norm.attrs.get("epsilon", 1e-5))
         drop.update(id(n) for n in chain)

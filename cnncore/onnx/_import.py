@@ -1,7 +1,8 @@
 """ONNX ModelProto -> Graph (cnncore.trace's schema) -> GraphModule.
 
-Constant sub-graphs (Constant, Shape of a static value, Gather, Unsqueeze, Concat, Cast... as
-PyTorch's exporter emits them around Reshape) are folded here with NumPy; ONNX attributes are
+Constant sub-graphs (Constant, Shape of a static value, Gather, Unsqueeze, Concat, Cast, Slice,
+ConstantOfShape, Transpose... as PyTorch's exporter emits them around Reshape, Pad and Resize)
+are folded here with NumPy, and PyTorch's GroupNorm pattern is fused (_fuse.py); ONNX attributes are
 normalized to the Graph's conventions (defaults filled in, auto_pad resolved to pads, inputs that
 are constants such as Clip's bounds or Reshape's shape turned into attributes). Ops the Graph
 cannot run are kept as nodes and GraphModule rejects them, naming node and op type.
@@ -350,7 +351,8 @@ class _Converter:
         a = {k: attrs[k] for k in ("mode", "coordinate_transformation_mode", "nearest_mode") if k in attrs}
         for key, default in (("antialias", 0), ("exclude_outside", 0), ("keep_aspect_ratio_policy", "stretch")):
             if attrs.get(key, default) != default:
-                raise UnsupportedOperatorError("node %r (Resize): %s=%r is not supported" % (node.name, key, attrs[key]))
+                raise UnsupportedOperatorError("node %r (Resize): %s=%r is not supported"
+                                               % (node.name, key, attrs[key]))
         if sizes is not None and sizes.size:
             full = [0] * rank
             for ax, v in zip(axes, sizes.reshape(-1)):
@@ -463,7 +465,8 @@ def _constant_of_shape(vals, attrs, opset):
 # constant folding: an op all of whose inputs are constants is computed at load time
 _FOLD = {
     "Cast": _cast, "Slice": _slice, "ConstantOfShape": _constant_of_shape,
-    "Transpose": lambda vals, attrs, opset: np.transpose(vals[0], attrs.get("perm")), "Unsqueeze": _unsqueeze, "Squeeze": _squeeze, "Gather": _gather,
+    "Transpose": lambda vals, attrs, opset: np.transpose(vals[0], attrs.get("perm")),
+    "Unsqueeze": _unsqueeze, "Squeeze": _squeeze, "Gather": _gather,
     "Concat": lambda vals, attrs, opset: np.concatenate([np.atleast_1d(v) for v in vals], attrs.get("axis", 0)),
     "Reshape": lambda vals, attrs, opset: vals[0].reshape([vals[0].shape[k] if s == 0 else s
                                                            for k, s in enumerate(vals[1].tolist())]),
