@@ -60,6 +60,7 @@ NEW_LAYERS = {
     "conv_circular": (_conv_mode("circular"), (4, 5, 6), ["Pad", "Conv", "Relu"], 19),
     "zero_pad": (lambda: nn.ZeroPad2d((1, 2, 0, 3)).eval(), (4, 3, 3), ["Pad"], 17),
     "constant_pad": (lambda: nn.ConstantPad2d(1, 0.5).eval(), (4, 3, 3), ["Pad"], 17),
+    "constant_pad_crop": (lambda: nn.ConstantPad2d((-1, 2, 0, -1), -0.5).eval(), (4, 5, 5), ["Pad"], 17),
     "reflection_pad": (lambda: nn.ReflectionPad2d((2, 1, 0, 2)).eval(), (4, 4, 4), ["Pad"], 17),
     "replication_pad": (lambda: nn.ReplicationPad2d(2).eval(), (4, 3, 3), ["Pad"], 17),
     "circular_pad": (lambda: nn.CircularPad2d((1, 0, 2, 1)).eval(), (4, 3, 3), ["Pad"], 19),

@@ -335,8 +335,6 @@ class _Converter:
             pads = [int(p) for p in self.const(ins[1], node, "pads").reshape(-1)]
             v = self.const(ins[2], node, "constant_value")
             value = 0.0 if v is None else float(np.asarray(v).reshape(-1)[0])
-        if any(p < 0 for p in pads):
-            raise UnsupportedOperatorError("node %r (Pad): negative pads (cropping) are not supported" % node.name)
         self.emit(node, "Pad", node.input[:1], {"mode": attrs.get("mode", "constant"), "pads": pads, "value": value})
 
     def _Resize(self, node, attrs):

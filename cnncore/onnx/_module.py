@@ -14,6 +14,7 @@ from .. import functional as F
 from ..autograd import Function
 from ..autograd.ops import as_tensor, cat
 from .._graph_ops import interpolate_kwargs, pad_args
+from ..functional._pad import check_pad_options
 from ..nn import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, GroupNorm, InstanceNorm2d, LayerNorm, Linear,
                   Module)
 
@@ -474,15 +475,18 @@ class GraphModule(Module):
         return lambda x: as_tensor(x)
 
     def _op_Pad(self, node):
+        """H and W of a 4-d input: cnncore's pad (every mode; constant pads may be negative, a
+        crop); constant padding of other axes: NumPy's."""
         a = node.attrs
         pads, value, mode = list(a["pads"]), float(a.get("value", 0.0)), a.get("mode", "constant")
-        if mode == "constant":
-            return lambda x: _pad(as_tensor(x), pads, value)
         try:
-            pad, torch_mode, _ = pad_args(a)
+            pad, torch_mode, fill = pad_args(a)
+            check_pad_options(pad, torch_mode, fill)
         except ValueError as exc:
-            raise self._unsupported(node, ": %s" % exc) from None
-        return lambda x: F.pad(x, pad, torch_mode)
+            if mode != "constant" or min(pads) < 0:
+                raise self._unsupported(node, ": %s" % exc) from None
+            return lambda x: _pad(as_tensor(x), pads, value)
+        return lambda x: F.pad(x, pad, torch_mode, fill)
 
     # ------------------------------------------------------------------ running
     def forward(self, *inputs):
