@@ -53,6 +53,11 @@ def _adaptive(kind):
 
 
 def _conv(tr, out, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    _conv_named(tr, out, tr.name(input), weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_named(tr, out, x, weight, bias, stride, padding, dilation, groups):
+    """A Conv node on the value named `x`."""
     w = tr.name(weight, "weight")
     kernel = list(tr.params[w].shape[2:]) if w in tr.params else None
     if kernel is None:
@@ -60,7 +65,7 @@ def _conv(tr, out, input, weight, bias=None, stride=1, padding=0, dilation=1, gr
     p = pair(padding, "padding", 0)
     attrs = {"kernel_shape": kernel, "strides": list(pair(stride, "stride", 1)), "pads": [p[0], p[1], p[0], p[1]],
              "dilations": list(pair(dilation, "dilation", 1)), "group": int(groups)}
-    tr.emit("Conv", [tr.name(input), w] + ([] if bias is None else [tr.name(bias, "bias")]), out, attrs)
+    tr.emit("Conv", [x, w] + ([] if bias is None else [tr.name(bias, "bias")]), out, attrs)
 
 
 def _gemm(tr, out, input, weight, bias=None):
@@ -68,12 +73,59 @@ def _gemm(tr, out, input, weight, bias=None):
     tr.emit("Gemm", names, out, {"alpha": 1.0, "beta": 1.0, "transB": 1})
 
 
+# cnncore's (torch's) padding modes -> ONNX Pad's
+_PAD_MODES = {0: "constant", 1: "reflect", 2: "edge", 3: "wrap"}
+_PAD_CODES = {"reflect": 1, "replicate": 2, "circular": 3}
+
+
+def _pad_attrs(mode, top, left, bottom, right, value=0.0):
+    return {"mode": mode, "pads": [0, 0, int(top), int(left), 0, 0, int(bottom), int(right)],
+            "value": float(value)}
+
+
 def _conv_module(tr, m, out, x):
     mode = getattr(m, "padding_mode", "zeros")
-    if mode != "zeros" and any(m.padding):
-        raise TraceError("%s: Conv2d with padding_mode=%r cannot be traced yet (only zero padding)"
-                         % (tr.where(), mode))
-    _conv(tr, out, x, m.weight, m.bias, m.stride, m.padding, m.dilation, m.groups)
+    if mode == "zeros" or not any(m.padding):
+        _conv(tr, out, x, m.weight, m.bias, m.stride, m.padding, m.dilation, m.groups)
+        return
+    (ph, pw), shape = m.padding, tuple(x.shape)  # as torch: F.pad(x, (pw, pw, ph, ph), mode), then conv
+    padded = tr.emit_value("Pad", [tr.name(x)], shape[:2] + (shape[2] + 2 * ph, shape[3] + 2 * pw),
+                           _pad_attrs(_PAD_MODES[_PAD_CODES[mode]], ph, pw, ph, pw),
+                           name=(tr.where_path() or "conv") + "/pad")
+    _conv_named(tr, out, padded, m.weight, m.bias, m.stride, 0, m.dilation, m.groups)
+
+
+def _conv_transpose_module(tr, m, out, x):
+    (ph, pw) = m.padding
+    attrs = {"kernel_shape": list(m.kernel_size), "strides": list(m.stride), "pads": [ph, pw, ph, pw],
+             "dilations": list(m.dilation), "group": int(m.groups), "output_padding": list(m.output_padding)}
+    names = [tr.name(x), tr.name(m.weight, "weight")] + ([] if m.bias is None else [tr.name(m.bias, "bias")])
+    tr.emit("ConvTranspose", names, out, attrs)
+
+
+def _affine(tr, m, c_shape, weight="weight", bias="bias"):
+    """The names of a norm layer's weight and bias (ones and zeros under its path without affine)."""
+    w, b = getattr(m, weight), getattr(m, bias)
+    return [tr.param(m, "weight") if w is not None else tr.param(m, "weight", np.ones(c_shape, np.float32)),
+            tr.param(m, "bias") if b is not None else tr.param(m, "bias", np.zeros(c_shape, np.float32))]
+
+
+def _group_norm(tr, m, out, x):
+    tr.emit("GroupNormalization", [tr.name(x)] + _affine(tr, m, m.num_channels), out,
+            {"num_groups": int(m.num_groups), "epsilon": float(m.eps)})
+
+
+def _layer_norm(tr, m, out, x):
+    shape = tuple(m.normalized_shape)
+    tr.emit("LayerNormalization", [tr.name(x)] + _affine(tr, m, shape), out,
+            {"axis": -len(shape), "epsilon": float(m.eps)})
+
+
+def _instance_norm(tr, m, out, x):
+    if m.running_mean is not None:  # eval with tracked statistics: a batch norm with them
+        _batch_norm(tr, m, out, x)
+        return
+    tr.emit("InstanceNormalization", [tr.name(x)] + _affine(tr, m, m.num_features), out, {"epsilon": float(m.eps)})
 
 
 def _batch_norm(tr, m, out, x):
@@ -81,10 +133,7 @@ def _batch_norm(tr, m, out, x):
         raise TraceError("%s: BatchNorm2d without running statistics (track_running_stats=False) uses "
                          "batch statistics in eval mode; cannot be traced" % tr.where())
     c = m.num_features
-    names = [tr.name(x),
-             tr.param(m, "weight") if m.weight is not None else tr.param(m, "weight", np.ones(c, np.float32)),
-             tr.param(m, "bias") if m.bias is not None else tr.param(m, "bias", np.zeros(c, np.float32)),
-             tr.param(m, "running_mean"), tr.param(m, "running_var")]
+    names = [tr.name(x)] + _affine(tr, m, c) + [tr.param(m, "running_mean"), tr.param(m, "running_var")]
     momentum = 0.9 if m.momentum is None else 1.0 - m.momentum  # ONNX's momentum weighs the old value
     tr.emit("BatchNormalization", names, out, {"epsilon": float(m.eps), "momentum": float(momentum)})
 
@@ -92,6 +141,11 @@ def _batch_norm(tr, m, out, x):
 MODULES = {
     nn.Conv2d: _conv_module,
     nn.BatchNorm2d: _batch_norm,
+    nn.BatchNorm1d: _batch_norm,
+    nn.ConvTranspose2d: _conv_transpose_module,
+    nn.GroupNorm: _group_norm,
+    nn.LayerNorm: _layer_norm,
+    nn.InstanceNorm2d: _instance_norm,
     nn.Linear: lambda tr, m, out, x: _gemm(tr, out, x, m.weight, m.bias),
     nn.MaxPool2d: lambda tr, m, out, x: _max_pool(tr, out, x, m.kernel_size, m.stride, m.padding,
                                                   m.dilation, m.ceil_mode),
@@ -150,6 +204,42 @@ def _dropout(tr, out, input, p=0.5, training=True, seed=None):
     tr.alias(out, input)
 
 
+def _pad(tr, out, x, g):
+    tr.emit("Pad", [tr.name(x)], out, _pad_attrs(_PAD_MODES[g.mode], g.top, g.left, g.bottom, g.right, g.value))
+
+
+def _interpolate(tr, out, x, g):
+    """Resize with PyTorch's index formulas: nearest is ONNX's asymmetric + floor, nearest-exact
+    half_pixel + round_prefer_ceil, bilinear pytorch_half_pixel or align_corners. Scales when the
+    geometry maps by the given scale factors, else the output sizes."""
+    if g.mode == 1:
+        attrs = {"mode": "linear", "coordinate_transformation_mode":
+                 "align_corners" if g.align_corners else "pytorch_half_pixel"}
+    elif g.mode == 0:
+        attrs = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}
+    else:
+        attrs = {"mode": "nearest", "coordinate_transformation_mode": "half_pixel",
+                 "nearest_mode": "round_prefer_ceil"}
+    if g.scale_h > 0 and not g.align_corners:
+        attrs["scales"] = [1.0, 1.0, float(g.scale_h), float(g.scale_w)]
+    else:
+        attrs["sizes"] = [int(d) for d in out.shape]
+    tr.emit("Resize", [tr.name(x)], out, attrs)
+
+
+def _pixel_shuffle(tr, out, x, r, up):
+    if up:
+        tr.emit("DepthToSpace", [tr.name(x)], out, {"blocksize": int(r), "mode": "CRD"})
+        return
+    n, c, h, w = x.shape  # pixel_unshuffle: (n, c, h/r, r, w/r, r) -> (n, c, r, r, h/r, w/r)
+    base = tr.where_path() or "pixel_unshuffle"
+    split = tr.emit_value("Reshape", [tr.name(x)], (n, c, h // r, r, w // r, r),
+                          {"shape": [n, c, h // r, r, w // r, r]}, name=base + "/split")
+    moved = tr.emit_value("Transpose", [split], (n, c, r, r, h // r, w // r), {"perm": [0, 1, 3, 5, 2, 4]},
+                          name=base + "/transpose")
+    tr.emit("Reshape", [moved], out, {"shape": list(out.shape)})
+
+
 def _cannot(what):
     def convert(tr, out, *args, **kwargs):
         raise TraceError("cannot trace op %r (%s): no ONNX-style node for it yet" % (what, tr.where()))
@@ -171,4 +261,6 @@ OPS = {
     "conv2d": _conv, "linear": _gemm, "max_pool2d": _max_pool, "avg_pool2d": _avg_pool,
     "adaptive_avg_pool2d": _adaptive("Average"), "adaptive_max_pool2d": _adaptive("Max"),
     "dropout": _dropout,
+    "elu": lambda tr, out, x, alpha=1.0: tr.emit("Elu", [tr.name(x)], out, {"alpha": float(alpha)}),
+    "mish": _unary("Mish"), "pad": _pad, "interpolate": _interpolate, "pixel_shuffle": _pixel_shuffle,
 }

@@ -208,6 +208,10 @@ class Tracer:
         self.params.setdefault(name, np.array(value, np.float32))
         return name
 
+    def where_path(self):
+        """The path of the module running ("" at the top level)."""
+        return self._stack[-1] if self._stack else ""
+
     def where(self):
         if not self._stack:
             return "the model's forward"
@@ -216,6 +220,13 @@ class Tracer:
     # ------------------------------------------------------------------ nodes
     def emit(self, op, inputs, out, attrs=None, name=None):
         """Append a node computing Tensor `out` from the value names `inputs`."""
+        base = self.emit_value(op, inputs, out.shape, attrs, name)
+        self.bind(out, base)
+        return base
+
+    def emit_value(self, op, inputs, shape, attrs=None, name=None):
+        """Append a node computing a value of `shape` that no Tensor holds (the first of the
+        nodes one layer becomes, e.g. Pad before a reflect-padded Conv); returns its name."""
         base = name or (self._stack[-1] if self._stack else op.lower()) or op.lower()
         if base in self._node_names or base == "":
             k = 1
@@ -223,8 +234,7 @@ class Tracer:
                 k += 1
             base = "%s_%d" % (base or op.lower(), k)
         self._node_names.add(base)
-        self.bind(out, base)
-        self.nodes.append(Node(op, base, list(inputs), [base], dict(attrs or {}), [tuple(out.shape)],
+        self.nodes.append(Node(op, base, list(inputs), [base], dict(attrs or {}), [tuple(shape)],
                                self._stack[-1] if self._stack else ""))
         return base
 

@@ -13,6 +13,7 @@ from cnncore import nn
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 from cnncore.onnx import export, load  # noqa: E402
+from graph_layers import NEW_LAYERS  # noqa: E402
 
 RNG = np.random.default_rng(1)
 SIZE = {"lenet5": 28, "alexnet": 63, "googlenet": 32, "efficientnet_b0": 32, "vgg16": 32, "vgg16_bn": 32}
@@ -128,6 +129,85 @@ LAYERS = {
 def test_every_layer_runs_in_onnx_runtime(name):
     model, shape = LAYERS[name]
     _check(model, shape)
+
+
+# the cnncore layer each new layer's graph op loads back as (trainable where it has parameters)
+_LOADS_AS = {"GroupNormalization": nn.GroupNorm, "LayerNormalization": nn.LayerNorm,
+             "InstanceNormalization": nn.InstanceNorm2d, "ConvTranspose": nn.ConvTranspose2d}
+
+
+@pytest.mark.parametrize("name", sorted(NEW_LAYERS))
+def test_new_layers_run_in_onnx_runtime_and_load_back(name):
+    """At the lowest opset that spells the layer (GroupNorm and Mish as primitive ops before
+    opsets 21 and 18) and at opset 21: ONNX Runtime gives cnncore's eval output at batches 1 and
+    2; cnncore.onnx.load gives it too, with the model's parameters as trainable ones."""
+    make, shape, ops, low = NEW_LAYERS[name]
+    model = nn.Sequential(make()).eval()  # parameters under a path ("0.weight"), as in any network
+    for opset in (low, 21):
+        proto = _check(model, shape, opset=opset)
+        back = load(proto)
+        x = _x(3, *shape)
+        np.testing.assert_allclose(back(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
+        params = dict(back.named_parameters())
+        for key, p in model.named_parameters():
+            np.testing.assert_array_equal(params[key].data, p.data)
+            assert params[key].requires_grad
+        wanted = {_LOADS_AS[op] for op in ops if op in _LOADS_AS}
+        assert wanted <= {type(m) for m in back.modules()}
+
+
+def test_new_layers_need_their_opsets():
+    with pytest.raises(ValueError, match="opset 19"):
+        export(nn.CircularPad2d(1), _x(1, 2, 3, 3), None, opset=18)
+    with pytest.raises(ValueError, match="LayerNormalization.*opset 17"):
+        export(nn.LayerNorm(3), _x(1, 2, 3, 3), None, opset=16)
+    ops = [n.op_type for n in export(nn.GroupNorm(2, 4), _x(1, 4, 3, 3), None, opset=17).graph.node]
+    assert ops == ["Reshape", "InstanceNormalization", "Reshape", "Unsqueeze", "Unsqueeze", "Mul", "Add"]
+    assert [n.op_type for n in export(nn.GroupNorm(2, 4), _x(1, 4, 3, 3), None, opset=21).graph.node] == \
+        ["GroupNormalization"]
+    assert [n.op_type for n in export(nn.Mish(), _x(1, 4, 3, 3), None, opset=17).graph.node] == \
+        ["Softplus", "Tanh", "Mul"]
+    resize = export(nn.Upsample(size=(5, 4)), _x(1, 4, 3, 3), None, opset=17).graph.node
+    assert [n.op_type for n in resize] == ["Shape", "Concat", "Resize"]  # sizes for any batch
+
+
+def test_new_layers_fine_tune_after_load():
+    """Loaded back (opset 17: Mish as Softplus/Tanh/Mul, GroupNorm as the fused pattern,
+    PixelUnshuffle as Reshape/Transpose/Reshape), every parameter gets a gradient and SGD lowers
+    the loss."""
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, padding_mode="reflect"), nn.GroupNorm(2, 8), nn.Mish(),
+                          nn.PixelUnshuffle(2), nn.InstanceNorm2d(32, affine=True),
+                          nn.Upsample(scale_factor=2, mode="bilinear"), nn.ConvTranspose2d(32, 4, 2, 2), nn.ELU(),
+                          nn.Flatten(), nn.Linear(4 * 16 * 16, 3)).eval()
+    back = load(export(model, _x(1, 3, 8, 8), None, opset=17)).train()
+    assert set(dict(back.named_parameters())) == set(dict(model.named_parameters()))
+    x, y = _x(4, 3, 8, 8), np.array([0, 1, 2, 0])
+    opt = cnncore.optim.SGD(back.parameters(), lr=0.01)
+    losses = []
+    for _ in range(3):
+        opt.zero_grad()
+        loss = nn.CrossEntropyLoss()(back(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.numpy()))
+    assert all(p.grad is not None for p in back.parameters())
+    assert losses[2] < losses[0], losses
+
+
+def test_unet_example_runs_in_onnx_runtime_and_loads_back():
+    """examples/unet.py's network (reflect-padded conv, ConvTranspose2d, bilinear Upsample, skip
+    concatenations) with trained-looking batch norms."""
+    import sys
+
+    examples = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+    if examples not in sys.path:
+        sys.path.insert(0, examples)
+    import unet
+
+    model = _randomize_norms(unet.UNet(width=4))
+    proto = _check(model, (1, 16, 16))
+    x = _x(2, 1, 16, 16)
+    np.testing.assert_allclose(load(proto)(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_names_opsets_and_static_batch():

@@ -176,12 +176,18 @@ def _single_node_model(op, inputs=(), attrs=None, opset=17, shape=(1, 2, 4, 4)):
 
 
 @pytest.mark.parametrize("op, inputs, attrs, pattern", [
-    ("Resize", [("", None), ("scales", np.array([1, 1, 2, 2], np.float32))], {}, "Resize is not supported yet"),
+    ("Resize", [("", None), ("scales", np.array([1, 1, 2, 2], np.float32))], {"mode": "cubic"}, "mode='cubic'"),
+    ("Resize", [("", None), ("scales", np.array([1, 1, 2, 2], np.float32))],
+     {"mode": "linear", "coordinate_transformation_mode": "asymmetric"}, "coordinate_transformation_mode='asymmetric'"),
+    ("Resize", [("", None), ("scales", np.array([1, 2, 2, 2], np.float32))], {"mode": "nearest",
+     "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}, "expected [1, 1, scale_h, scale_w]"),
+    ("DepthToSpace", [], {"blocksize": 2}, "mode DCR"),
     ("LRN", [], {"size": 3}, "LRN is not supported"),
     ("Pad", [], {"mode": "reflect", "pads": [1, 0, 1, 1, 0, 0, 1, 1]}, "beyond the last two axes"),
 ])
 def test_unsupported_operators_raise_at_load_naming_node_and_op(op, inputs, attrs, pattern):
-    model = _single_node_model(op, inputs, attrs, opset=10 if op == "Pad" else 17)
+    model = _single_node_model(op, inputs, attrs, opset=10 if op == "Pad" else 17,
+                               shape=(1, 4, 4, 4) if op == "DepthToSpace" else (1, 2, 4, 4))
     with pytest.raises(UnsupportedOperatorError, match="the_node") as info:
         load(model)
     assert op in str(info.value) and pattern in str(info.value)
@@ -203,3 +209,67 @@ def test_load_arguments(tmp_path):
     np.testing.assert_array_equal(m(x).numpy(), np.maximum(x, 0))
     with pytest.raises(ValueError, match="expected shape"):
         m(_x(2, 3, 4, 4))
+
+
+T_LAYERS = {  # PyTorch's exporter's spelling of the layers traced since issue 14's follow-up
+    "group_norm": (lambda: tnn.GroupNorm(2, 8), tnn.GroupNorm),
+    "group_norm_no_affine": (lambda: tnn.GroupNorm(4, 8, affine=False), tnn.GroupNorm),
+    "layer_norm": (lambda: tnn.LayerNorm((8, 6, 5)), tnn.LayerNorm),
+    "instance_norm": (lambda: tnn.InstanceNorm2d(8, affine=True), tnn.InstanceNorm2d),
+    "elu_mish": (lambda: tnn.Sequential(tnn.ELU(0.5), tnn.Mish()), None),
+    "conv_transpose": (lambda: tnn.ConvTranspose2d(8, 4, 3, 2, 1, 1), tnn.ConvTranspose2d),
+    "conv_reflect": (lambda: tnn.Conv2d(8, 4, 3, padding=1, padding_mode="reflect"), tnn.Conv2d),
+    "conv_replicate": (lambda: tnn.Conv2d(8, 4, 3, padding=1, padding_mode="replicate"), tnn.Conv2d),
+    "pads": (lambda: tnn.Sequential(tnn.ReflectionPad2d((1, 2, 0, 1)), tnn.ConstantPad2d(1, 0.3)), None),
+    "upsample_nearest": (lambda: tnn.Upsample(scale_factor=2), None),
+    "upsample_nearest_size": (lambda: tnn.Upsample(size=(9, 7)), None),
+    "upsample_bilinear": (lambda: tnn.Upsample(scale_factor=2, mode="bilinear"), None),
+    "upsample_bilinear_align": (lambda: tnn.Upsample(size=(9, 7), mode="bilinear", align_corners=True), None),
+    "pixel_shuffle_unshuffle": (lambda: tnn.Sequential(tnn.PixelShuffle(2), tnn.PixelUnshuffle(2)), None),
+    "dropout2d": (lambda: tnn.Dropout2d(), None),
+}
+_CNN = {tnn.GroupNorm: nn.GroupNorm, tnn.LayerNorm: nn.LayerNorm, tnn.InstanceNorm2d: nn.InstanceNorm2d,
+        tnn.ConvTranspose2d: nn.ConvTranspose2d, tnn.Conv2d: nn.Conv2d}
+
+
+@pytest.mark.parametrize("name", sorted(T_LAYERS))
+def test_torch_exported_new_layers_load_as_cnncore_layers(name):
+    make, kind = T_LAYERS[name]
+    model = make().eval()
+    for p in model.parameters():
+        with torch.no_grad():
+            p.uniform_(0.5, 1.5)
+    data = _torch_onnx(model, (8, 6, 5))
+    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    back = load(data)
+    x = _x(2, 8, 6, 5)
+    want = sess.run(None, {"input": x})[0]
+    np.testing.assert_allclose(back(x).numpy(), want, rtol=1e-5, atol=1e-5)
+    if kind is not None:  # the one cnncore layer, its parameters trainable
+        layers = [m for m in back.modules() if isinstance(m, _CNN[kind])]
+        assert len(layers) == 1 and all(p.requires_grad for p in layers[0].parameters())
+
+
+def test_resize_nodes_map_onto_interpolate():
+    x = _x(2, 2, 3, 4)
+    nearest = _single_node_model("Resize", [("", None), ("scales", np.array([1, 1, 2, 3], np.float32))],
+                                 {"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
+                                  "nearest_mode": "floor"}, shape=(2, 2, 3, 4))
+    np.testing.assert_array_equal(load(nearest)(x).numpy(), x.repeat(2, 2).repeat(3, 3))
+    linear = _single_node_model("Resize", [("", None), ("", None), ("sizes", np.array([5, 7], np.int64))],
+                                {"mode": "linear", "coordinate_transformation_mode": "align_corners", "axes": [2, 3]},
+                                opset=18, shape=(2, 2, 3, 4))
+    want = ort.InferenceSession(linear.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(load(linear)(x).numpy(), want, rtol=1e-5, atol=1e-6)
+
+
+def test_group_normalization_opset_18_per_group_scale():
+    scale, bias = np.array([0.5, 2.0], np.float32), np.array([0.1, -0.3], np.float32)
+    model = _single_node_model("GroupNormalization", [("scale", scale), ("bias", bias)],
+                               {"num_groups": 2, "epsilon": 1e-5}, opset=18, shape=(1, 4, 3, 3))
+    x = _x(2, 4, 3, 3)
+    want = torch.nn.functional.group_norm(torch.from_numpy(x), 2, torch.from_numpy(scale.repeat(2)),
+                                          torch.from_numpy(bias.repeat(2))).numpy()
+    back = load(model)
+    np.testing.assert_allclose(back(x).numpy(), want, rtol=1e-5, atol=1e-5)
+    assert any(isinstance(m, nn.GroupNorm) for m in back.modules())

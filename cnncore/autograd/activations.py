@@ -155,6 +155,7 @@ def hardsigmoid(x):
     return apply(x, HARDSIGMOID)
 
 
+@traced("elu")
 def elu(x, alpha=1.0):
     """x if x > 0 else alpha * (exp(x) - 1)."""
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
@@ -164,6 +165,7 @@ def elu(x, alpha=1.0):
                         lambda g, a, y: np.where(a > 0, g, g * a32 * np.exp(np.minimum(a, 0))))
 
 
+@traced("mish")
 def mish(x):
     """x * tanh(softplus(x))."""
     def backward(g, a, y):

@@ -9,6 +9,7 @@ from ..functional._conv import PackedConv
 from ..functional._layout import Blocked
 from .lazy import blocked_input
 from .ops import as_tensor, output, recording
+from .tracehook import traced
 from .values import as_blocked, as_plain
 
 
@@ -65,6 +66,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 # ------------------------------------------------------------------------- interpolation ---
 
+@traced("interpolate")
 def interpolate(x, g):
     """Interpolation of a 4-d Tensor with an InterpGeometry g."""
     y = R.interpolate_blocked(blocked_input(x), g)
@@ -75,6 +77,7 @@ def interpolate(x, g):
     return output(y, (g.n, g.c, g.oh, g.ow), [x], "Upsample", backward)
 
 
+@traced("pixel_shuffle")
 def pixel_shuffle(x, r, up):
     """pixel_shuffle (up) or pixel_unshuffle of a 4-d Tensor by factor r (shape checked)."""
     v = x.value
@@ -91,6 +94,7 @@ def pixel_shuffle(x, r, up):
 
 # ------------------------------------------------------------------------------- padding ---
 
+@traced("pad")
 def pad(x, g):
     """Padding of a 4-d Tensor with a PadGeometry g."""
     y = P.pad_blocked(blocked_input(x), g)

@@ -1,5 +1,6 @@
 """Graph (cnncore.trace) -> ONNX ModelProto: one ONNX node per graph node, except the few graph ops
-ONNX spells differently (Silu, Gelu before opset 20, attributes that ONNX takes as inputs)."""
+ONNX spells differently (Silu; Gelu before opset 20, Mish before 18 and GroupNormalization before
+21 as the primitive ops; attributes that ONNX takes as inputs: Clip, Reshape, Pad, Resize...)."""
 import numpy as np
 
 from .. import __version__
@@ -147,3 +148,66 @@ class _Emitter:
 
     def _ReduceSum(self, n):
         self._reduce(n, True)
+
+    def _Pad(self, n):
+        mode = n.attrs.get("mode", "constant")
+        if mode == "wrap" and self.opset < 19:
+            raise ValueError("Pad with mode 'wrap' (CircularPad2d, padding_mode='circular') needs opset 19 or "
+                             "later, got opset %d" % self.opset)
+        inputs = [n.inputs[0], self.const(n.name, np.array(n.attrs["pads"], np.int64))]
+        if mode == "constant":
+            inputs.append(self.const(n.name, np.array(n.attrs.get("value", 0.0), np.float32)))
+        self.make("Pad", inputs, n.outputs, n.name, mode=mode)
+
+    def _Resize(self, n):
+        a, b = n.attrs, n.name
+        attrs = {k: a[k] for k in ("mode", "coordinate_transformation_mode", "nearest_mode") if k in a}
+        if "scales" in a:
+            self.make("Resize", [n.inputs[0], "", self.const(b, np.array(a["scales"], np.float32))], n.outputs, b,
+                      **attrs)
+            return
+        spatial = np.array(a["sizes"][2:], np.int64)
+        if self.opset >= 18:  # sizes of the resized axes only: any batch
+            self.make("Resize", [n.inputs[0], "", "", self.const(b, spatial)], n.outputs, b, axes=[2, 3], **attrs)
+            return
+        self.make("Shape", [n.inputs[0]], [b + "/shape"], b + "/shape", end=2)  # (N, C) of the input
+        self.make("Concat", [b + "/shape", self.const(b, spatial)], [b + "/sizes"], b + "/sizes", axis=0)
+        self.make("Resize", [n.inputs[0], "", "", b + "/sizes"], n.outputs, b, **attrs)
+
+    def _Mish(self, n):
+        if self.opset >= 18:
+            self.make("Mish", n.inputs, n.outputs, n.name)
+            return
+        b = n.name
+        self.make("Softplus", n.inputs, [b + "/softplus"], b + "/softplus")
+        self.make("Tanh", [b + "/softplus"], [b + "/tanh"], b + "/tanh")
+        self.make("Mul", [n.inputs[0], b + "/tanh"], n.outputs, b)
+
+    def _LayerNormalization(self, n):
+        if self.opset < 17:
+            raise ValueError("LayerNormalization (LayerNorm) needs opset 17 or later, got opset %d" % self.opset)
+        self.make("LayerNormalization", n.inputs, n.outputs, n.name, **n.attrs)
+
+    def _GroupNormalization(self, n):
+        """Opset 21's GroupNormalization (per-channel scale), else PyTorch's exporter's pattern:
+        InstanceNormalization of x reshaped to (N, groups, -1), reshaped back, times the weight
+        and plus the bias unsqueezed to (C, 1, ...) (cnncore.onnx.load reads it back as one
+        GroupNorm)."""
+        x, w, bias = n.inputs
+        g, eps, b = int(n.attrs["num_groups"]), float(n.attrs["epsilon"]), n.name
+        if self.opset >= 21:
+            self.make("GroupNormalization", n.inputs, n.outputs, b, num_groups=g, epsilon=eps)
+            return
+        shape = list(self.shapes[x])
+        f32 = np.float32
+        self.make("Reshape", [x, self.const(b, np.array([0, g, -1], np.int64))], [b + "/grouped"], b + "/group")
+        self.make("InstanceNormalization", [b + "/grouped", self.const(b, np.ones(g, f32)),
+                                            self.const(b, np.zeros(g, f32))], [b + "/normed"], b + "/norm",
+                  epsilon=eps)
+        self.make("Reshape", [b + "/normed", self.const(b, np.array([0] + shape[1:], np.int64))],
+                  [b + "/ungrouped"], b + "/ungroup")
+        axes = self.const(b, np.arange(1, len(shape) - 1, dtype=np.int64))
+        self.make("Unsqueeze", [w, axes], [b + "/w"], b + "/unsqueeze_w")
+        self.make("Unsqueeze", [bias, axes], [b + "/b"], b + "/unsqueeze_b")
+        self.make("Mul", [b + "/ungrouped", b + "/w"], [b + "/scaled"], b + "/mul")
+        self.make("Add", [b + "/scaled", b + "/b"], n.outputs, b)

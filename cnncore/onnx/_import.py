@@ -1,15 +1,18 @@
 """ONNX ModelProto -> Graph (cnncore.trace's schema) -> GraphModule.
 
-Constant sub-graphs (Constant, Shape of a static value, Gather, Unsqueeze, Concat, Cast... as
-PyTorch's exporter emits them around Reshape) are folded here with NumPy; ONNX attributes are
+Constant sub-graphs (Constant, Shape of a static value, Gather, Unsqueeze, Concat, Cast, Slice,
+ConstantOfShape, Transpose... as PyTorch's exporter emits them around Reshape, Pad and Resize)
+are folded here with NumPy, and PyTorch's GroupNorm pattern is fused (_fuse.py); ONNX attributes are
 normalized to the Graph's conventions (defaults filled in, auto_pad resolved to pads, inputs that
 are constants such as Clip's bounds or Reshape's shape turned into attributes). Ops the Graph
 cannot run are kept as nodes and GraphModule rejects them, naming node and op type.
 """
 import numpy as np
 
+from .._graph_ops import interpolate_kwargs
 from ..trace import Graph, Node, Value
 from ._common import require_onnx
+from ._fuse import fuse_group_norm
 from ._module import GraphModule, UnsupportedOperatorError
 
 
@@ -73,14 +76,15 @@ def to_graph(model):
         conv.node(node)
     for vi in g.output:
         conv.output(vi.name, shapes.get(vi.name) or ())
-    return Graph(inputs, [Value(vi.name, shapes.get(vi.name) or ()) for vi in g.output], conv.nodes,
-                 conv.params)
+    nodes = fuse_group_norm(conv.nodes, conv.params, conv.origin)
+    return Graph(inputs, [Value(vi.name, shapes.get(vi.name) or ()) for vi in g.output], nodes, conv.params)
 
 
 class _Converter:
     def __init__(self, opset, shapes, consts):
         self.opset, self.shapes, self.consts = opset, shapes, consts
         self.nodes, self.params, self.alias = [], {}, {}
+        self.origin = {}  # folded constant -> the initializer it reshapes (its state_dict name)
         self._count = 0
 
     # ------------------------------------------------------------------ values
@@ -151,6 +155,8 @@ class _Converter:
         if op in _FOLD and all(self.is_const(i) for i in node.input):
             vals = [self.const(i, node, "input") for i in node.input]
             self.consts[node.output[0]] = _FOLD[op](vals, attrs, self.opset)
+            if op in ("Unsqueeze", "Squeeze", "Reshape") and vals[0].dtype.kind == "f":
+                self.origin[node.output[0]] = self.origin.get(self.real(node.input[0]), self.real(node.input[0]))
             return
         convert = getattr(self, "_" + op, None)
         if convert is not None:
@@ -329,9 +335,52 @@ class _Converter:
             pads = [int(p) for p in self.const(ins[1], node, "pads").reshape(-1)]
             v = self.const(ins[2], node, "constant_value")
             value = 0.0 if v is None else float(np.asarray(v).reshape(-1)[0])
-        if any(p < 0 for p in pads):
-            raise UnsupportedOperatorError("node %r (Pad): negative pads (cropping) are not supported" % node.name)
         self.emit(node, "Pad", node.input[:1], {"mode": attrs.get("mode", "constant"), "pads": pads, "value": value})
+
+    def _Resize(self, node, attrs):
+        """Resize normalized to full-rank scales or sizes (the axes attribute and an empty scales
+        input resolved); modes cnncore's interpolate lacks raise here."""
+        ins = list(node.input) + ["", "", ""]
+        scales, sizes = (self.const(ins[1], node, "scales"), None) if self.opset < 11 else \
+            (self.const(ins[2], node, "scales"), self.const(ins[3], node, "sizes"))
+        x = self.shape_of(node.input[0])
+        rank = len(x) if x else 4
+        axes = [a + rank if a < 0 else a for a in attrs.get("axes", range(rank))]
+        a = {k: attrs[k] for k in ("mode", "coordinate_transformation_mode", "nearest_mode") if k in attrs}
+        for key, default in (("antialias", 0), ("exclude_outside", 0), ("keep_aspect_ratio_policy", "stretch")):
+            if attrs.get(key, default) != default:
+                raise UnsupportedOperatorError("node %r (Resize): %s=%r is not supported"
+                                               % (node.name, key, attrs[key]))
+        if sizes is not None and sizes.size:
+            full = [0] * rank
+            for ax, v in zip(axes, sizes.reshape(-1)):
+                full[ax] = int(v)
+            a["sizes"] = full
+        elif scales is not None and scales.size:
+            full = [1.0] * rank
+            for ax, v in zip(axes, scales.reshape(-1)):
+                full[ax] = float(v)
+            a["scales"] = full
+        else:
+            raise UnsupportedOperatorError("node %r (Resize): needs constant scales or sizes" % node.name)
+        try:
+            interpolate_kwargs(a)
+        except ValueError as exc:
+            raise UnsupportedOperatorError("node %r (Resize): %s" % (node.name, exc)) from None
+        self.emit(node, "Resize", node.input[:1], a)
+
+    def _GroupNormalization(self, node, attrs):
+        """Opset 18's per-group scale and bias become opset 21's per-channel ones (repeated)."""
+        g = int(attrs["num_groups"])
+        ins = [self.real(i) for i in node.input[:3]]
+        scale, bias = (self.const(i, node, what) for i, what in zip(ins[1:], ("scale", "bias")))
+        x = self.shape_of(node.input[0])
+        c = x[1] if x and len(x) > 1 and x[1] else scale.size
+        if scale.size == g != c:
+            for k, arr in ((1, scale), (2, bias)):
+                ins[k] = ins[k] + "/per_channel"
+                self.consts[ins[k]] = np.repeat(arr.reshape(-1), c // g).astype(np.float32)
+        self.emit(node, "GroupNormalization", ins, {"num_groups": g, "epsilon": float(attrs.get("epsilon", 1e-5))})
 
     def _Pow(self, node, attrs):
         self.const(node.input[1], node, "the exponent")
@@ -392,9 +441,30 @@ def _binary(fn):
     return lambda vals, attrs, opset: fn(vals[0], vals[1]).astype(np.result_type(vals[0], vals[1]))
 
 
+def _slice(vals, attrs, opset):
+    x = vals[0]
+    starts, ends = [int(v) for v in vals[1].reshape(-1)], [int(v) for v in vals[2].reshape(-1)]
+    axes = list(range(len(starts))) if len(vals) < 4 or vals[3] is None else [int(v) for v in vals[3].reshape(-1)]
+    steps = [1] * len(starts) if len(vals) < 5 or vals[4] is None else [int(v) for v in vals[4].reshape(-1)]
+    index = [slice(None)] * x.ndim
+    for a, b, e, st in zip(axes, starts, ends, steps):
+        index[a] = slice(b, e, st)
+    return x[tuple(index)]
+
+
+def _constant_of_shape(vals, attrs, opset):
+    from onnx import numpy_helper
+
+    v = attrs.get("value")
+    fill = np.zeros(1, np.float32) if v is None else numpy_helper.to_array(v).reshape(-1)
+    return np.full([int(d) for d in vals[0].reshape(-1)], fill[0], fill.dtype)
+
+
 # constant folding: an op all of whose inputs are constants is computed at load time
 _FOLD = {
-    "Cast": _cast, "Unsqueeze": _unsqueeze, "Squeeze": _squeeze, "Gather": _gather,
+    "Cast": _cast, "Slice": _slice, "ConstantOfShape": _constant_of_shape,
+    "Transpose": lambda vals, attrs, opset: np.transpose(vals[0], attrs.get("perm")),
+    "Unsqueeze": _unsqueeze, "Squeeze": _squeeze, "Gather": _gather,
     "Concat": lambda vals, attrs, opset: np.concatenate([np.atleast_1d(v) for v in vals], attrs.get("axis", 0)),
     "Reshape": lambda vals, attrs, opset: vals[0].reshape([vals[0].shape[k] if s == 0 else s
                                                            for k, s in enumerate(vals[1].tolist())]),

@@ -13,11 +13,16 @@ import numpy as np
 from .. import functional as F
 from ..autograd import Function
 from ..autograd.ops import as_tensor, cat
-from ..nn import BatchNorm2d, Conv2d, ConvTranspose2d, Linear, Module
+from .._graph_ops import interpolate_kwargs, pad_args
+from ..functional._pad import check_pad_options
+from ..nn import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, GroupNorm, InstanceNorm2d, LayerNorm, Linear,
+                  Module)
 
 # op -> the weight inputs that become a layer's parameters (by position) and the layer's keys
 _LAYER_KEYS = {"Conv": ("weight", "bias"), "ConvTranspose": ("weight", "bias"), "Gemm": ("weight", "bias"), "MatMul": ("weight",),
-               "BatchNormalization": ("weight", "bias", "running_mean", "running_var")}
+               "BatchNormalization": ("weight", "bias", "running_mean", "running_var"),
+               "GroupNormalization": ("weight", "bias"), "LayerNormalization": ("weight", "bias"),
+               "InstanceNormalization": ("weight", "bias")}
 
 
 class UnsupportedOperatorError(ValueError):
@@ -62,6 +67,32 @@ class _Clamp(Function):
     @staticmethod
     def backward(ctx, g):
         return g * ctx.mask, None, None
+
+
+class _Softplus(Function):
+    """log(1 + exp(x)) (ONNX Softplus: Mish before opset 18 is Softplus, Tanh, Mul)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.x = x
+        return np.logaddexp(0.0, x.astype(np.float64)).astype(np.float32)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g / (1.0 + np.exp(-ctx.x.astype(np.float64)))).astype(np.float32)
+
+
+class _Transpose(Function):
+    """ONNX Transpose of any rank (PixelUnshuffle exports as Reshape, Transpose, Reshape)."""
+
+    @staticmethod
+    def forward(ctx, x, perm):
+        ctx.inverse = np.argsort(perm)
+        return np.ascontiguousarray(np.transpose(x, perm))
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.ascontiguousarray(np.transpose(g, ctx.inverse)), None
 
 
 def clamp(x, lo, hi):
@@ -160,7 +191,7 @@ class GraphModule(Module):
     def _compile(self, node):
         build = getattr(self, "_op_" + node.op, None)
         if build is None:
-            raise self._unsupported(node, "" if node.op not in _LATER else " yet: " + _LATER[node.op])
+            raise self._unsupported(node, "")
         names = node.inputs[:1] if node.op in _FIRST_ONLY else list(node.inputs)
         return build(node), names, node.outputs[0]
 
@@ -201,14 +232,56 @@ class GraphModule(Module):
         self._place(node, conv, node.inputs[1:])
         return lambda x: conv(x)
 
+    def _rank(self, node):
+        """The rank of the node's output (0 when unknown)."""
+        return len(node.output_shapes[0]) if node.output_shapes and node.output_shapes[0] else 0
+
     def _op_BatchNormalization(self, node):
         scale, b, mean, var = (self._param(node, k) for k in range(1, 5))
-        bn = BatchNorm2d(len(scale), eps=float(node.attrs.get("epsilon", 1e-5)),
-                         momentum=1.0 - float(node.attrs.get("momentum", 0.9)))
+        layer = BatchNorm1d if self._rank(node) in (2, 3) else BatchNorm2d
+        bn = layer(len(scale), eps=float(node.attrs.get("epsilon", 1e-5)),
+                   momentum=1.0 - float(node.attrs.get("momentum", 0.9)))
         bn.weight.data, bn.bias.data = scale, b
         bn.running_mean, bn.running_var = mean.copy(), var.copy()
         self._place(node, bn, node.inputs[1:])
         return lambda x: bn(x)
+
+    def _affine(self, node, layer, shape):
+        """Set `layer`'s weight and bias from the node's inputs 1 and 2 (bias optional) and place it."""
+        w = self._param(node, 1)
+        if w.shape != tuple(shape):
+            raise self._unsupported(node, " with a scale of shape %s (expected %s)" % (w.shape, tuple(shape)))
+        layer.weight.data = w
+        if layer.bias is not None:
+            layer.bias.data = self._param(node, 2) if len(node.inputs) > 2 else np.zeros(shape, np.float32)
+        self._place(node, layer, node.inputs[1:])
+        return layer
+
+    def _op_GroupNormalization(self, node):
+        w = self._param(node, 1)
+        gn = GroupNorm(int(node.attrs["num_groups"]), w.size, float(node.attrs.get("epsilon", 1e-5)))
+        return self._affine(node, gn, (w.size,))
+
+    def _op_LayerNormalization(self, node):
+        w = self._param(node, 1)
+        axis, rank = int(node.attrs.get("axis", -1)), self._rank(node)
+        if (-axis if axis < 0 else rank - axis) != w.ndim:
+            raise self._unsupported(node, " with a scale that does not span the normalized axes (axis=%d)" % axis)
+        ln = LayerNorm(w.shape, float(node.attrs.get("epsilon", 1e-5)), bias=len(node.inputs) > 2)
+        return self._affine(node, ln, w.shape)
+
+    def _op_InstanceNormalization(self, node):
+        w = self._param(node, 1)
+        layer = self._affine(node, InstanceNorm2d(w.size, float(node.attrs.get("epsilon", 1e-5)), affine=True),
+                             (w.size,))
+
+        def run(x):  # other ranks (N, C, ...) as (N, C, pixels, 1)
+            x = as_tensor(x)
+            if x.ndim == 4:
+                return layer(x)
+            s = tuple(x.shape)
+            return layer(x.reshape(s[0], s[1], int(np.prod(s[2:], dtype=np.int64)), 1)).reshape(s)
+        return run
 
     def _op_Gemm(self, node):
         a = node.attrs
@@ -289,6 +362,33 @@ class GraphModule(Module):
     def _op_Gelu(self, node):
         approximate = node.attrs.get("approximate", "none")
         return lambda x: F.gelu(x, approximate)
+
+    def _op_Elu(self, node):
+        alpha = float(node.attrs.get("alpha", 1.0))
+        return lambda x: F.elu(x, alpha)
+
+    def _op_Mish(self, node):
+        return F.mish
+
+    def _op_Softplus(self, node):
+        return lambda x: _Softplus.apply(as_tensor(x))
+
+    def _op_Transpose(self, node):
+        perm = node.attrs.get("perm")
+        return lambda x: _Transpose.apply(as_tensor(x), list(range(x.ndim))[::-1] if perm is None else list(perm))
+
+    def _op_DepthToSpace(self, node):
+        if node.attrs.get("mode", "DCR") != "CRD":
+            raise self._unsupported(node, " with mode DCR (PixelShuffle is mode CRD)")
+        r = int(node.attrs["blocksize"])
+        return lambda x: F.pixel_shuffle(x, r)
+
+    def _op_Resize(self, node):
+        try:
+            kwargs = interpolate_kwargs(node.attrs)
+        except ValueError as exc:
+            raise self._unsupported(node, ": %s" % exc) from None
+        return lambda x: F.interpolate(x, **kwargs)
 
     def _op_LeakyRelu(self, node):
         alpha = float(node.attrs.get("alpha", 0.01))
@@ -375,15 +475,18 @@ class GraphModule(Module):
         return lambda x: as_tensor(x)
 
     def _op_Pad(self, node):
+        """H and W of a 4-d input: cnncore's pad (every mode; constant pads may be negative, a
+        crop); constant padding of other axes: NumPy's."""
         a = node.attrs
         pads, value, mode = list(a["pads"]), float(a.get("value", 0.0)), a.get("mode", "constant")
-        if mode == "constant":
+        try:
+            pad, torch_mode, fill = pad_args(a)
+            check_pad_options(pad, torch_mode, fill)
+        except ValueError as exc:
+            if mode != "constant" or min(pads) < 0:
+                raise self._unsupported(node, ": %s" % exc) from None
             return lambda x: _pad(as_tensor(x), pads, value)
-        torch_mode = {"reflect": "reflect", "edge": "replicate", "wrap": "circular"}.get(mode)
-        if torch_mode is None or len(pads) != 8 or any(pads[k] for k in (0, 1, 4, 5)):
-            raise self._unsupported(node, " with mode=%r beyond the last two axes of a 4-d input" % mode)
-        t, l, b, r = pads[2], pads[3], pads[6], pads[7]
-        return lambda x: F.pad(x, (l, r, t, b), torch_mode)
+        return lambda x: F.pad(x, pad, torch_mode, fill)
 
     # ------------------------------------------------------------------ running
     def forward(self, *inputs):
@@ -405,7 +508,5 @@ class GraphModule(Module):
 
 
 # ops whose inputs after the first are constants the builder has taken in (weights, shapes...)
-_FIRST_ONLY = set(_LAYER_KEYS) | {"Pow", "Reshape", "Expand", "Pad", "ReduceMean", "ReduceSum", "Clip", "Identity"}
-
-# ops of the ONNX import list whose cnncore layers come with another change
-_LATER = {"Resize": "the mapping onto cnncore's interpolate is not written yet"}
+_FIRST_ONLY = set(_LAYER_KEYS) | {"Pow", "Reshape", "Expand", "Pad", "ReduceMean", "ReduceSum", "Clip", "Identity",
+                                   "Resize"}

@@ -5,6 +5,7 @@ numbers are the eager model's."""
 import numpy as np
 
 from .. import functional as F
+from .._graph_ops import interpolate_kwargs, pad_args
 
 
 def _pads(attrs):
@@ -36,6 +37,29 @@ def _axes_reduce(np_fn):
     return lambda a: lambda x: np_fn(x, axis=tuple(a["axes"]), keepdims=bool(a.get("keepdims", 1)))
 
 
+def _pad(a):
+    pad, mode, value = pad_args(a)
+    return lambda x: F.pad(x, pad, mode, value)
+
+
+def _conv_transpose(a):
+    return lambda x, w, b=None: F.conv_transpose2d(x, w, b, a["strides"], _pads(a), a.get("output_padding", 0),
+                                                   a.get("group", 1), a.get("dilations", 1))
+
+
+def _instance_norm(a):
+    def run(x, w, b):
+        s = x.shape  # any rank (N, C, ...) as (N, C, pixels, 1)
+        y = F.instance_norm(x.reshape(s[0], s[1], -1, 1), weight=w, bias=b, eps=a["epsilon"])
+        return y.reshape(s)
+    return run
+
+
+def _layer_norm(a):
+    return lambda x, w, b=None: F.layer_norm(x, x.shape[a["axis"]:], w, b,
+                                             a["epsilon"])
+
+
 FALLBACK = {
     "Conv": _conv,
     "Gemm": _gemm,
@@ -64,6 +88,17 @@ FALLBACK = {
     "Expand": lambda a: lambda x: np.broadcast_to(x, np.broadcast_shapes(x.shape, tuple(a["shape"]))),
     "Concat": lambda a: lambda *xs: np.concatenate(xs, axis=a["axis"]),
     "Identity": _unary(lambda x: x),
+    "ConvTranspose": _conv_transpose,
+    "GroupNormalization": lambda a: lambda x, w, b: F.group_norm(x, a["num_groups"], w, b, a["epsilon"]),
+    "LayerNormalization": _layer_norm,
+    "InstanceNormalization": _instance_norm,
+    "Elu": lambda a: lambda x: F.elu(x, a.get("alpha", 1.0)),
+    "Mish": _unary(F.mish),
+    "Softplus": _unary(lambda x: np.logaddexp(0.0, x.astype(np.float64))),
+    "Pad": _pad,
+    "Resize": lambda a: (lambda kw: lambda x: F.interpolate(x, **kw))(interpolate_kwargs(a)),
+    "DepthToSpace": lambda a: lambda x: F.pixel_shuffle(x, a["blocksize"]),
+    "Transpose": lambda a: lambda x: np.ascontiguousarray(np.transpose(x, a.get("perm"))),
 }
 
 
