@@ -83,7 +83,12 @@ def speeds(name, classes, channels, side, batch, repeats, torch):
     xt, lt = torch.from_numpy(x), torch.from_numpy(labels.astype(np.int64))
     out = {}
     model.eval()
-    fns = [lambda: model(x)]
+
+    def infer():  # without recording, as PyTorch's side under inference_mode
+        with cnncore.no_grad():
+            return model(x)
+
+    fns = [infer]
     if tm is not None:
         tm.eval()
 
