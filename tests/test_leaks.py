@@ -36,10 +36,14 @@ def test_thousand_training_steps_keep_rss_flat():
         leak_run.train(state, 212)
         gc.collect()
         marks.append(rss_bytes())
-    growth = marks[-1] - marks[0]
-    # 1,000 steps in all; one leaked activation (the smallest is 4 KiB) per step would add
-    # > 2.5 MiB over the last 636; allocator noise is well under that
-    assert growth < 2 * 2 ** 20, "RSS grew by %d bytes over 636 steps: %s" % (growth, marks)
+    steps = [b - a for a, b in zip(marks, marks[1:])]
+    # 1,000 steps in all. A leak grows every interval: one leaked activation per step (the smallest
+    # is 4 KiB) adds >= 848 KiB to each of the three 212-step intervals. The allocator may grow
+    # once (a new arena or heap top when the rest of the suite left the process fragmented: seen
+    # once as a single 4.6 MiB step between flat marks), so one flat interval clears it of a
+    # steady leak, and the total bounds a large one-off.
+    assert min(steps) < 512 * 2 ** 10 and marks[-1] - marks[0] < 8 * 2 ** 20, (
+        "RSS grew over 636 steps (marks after each 212: %s, steps %s)" % (marks, steps))
 
 
 def test_training_steps_keep_python_allocations_flat():
