@@ -14,7 +14,7 @@ from ..functional._conv import PackedConv, conv_geometry
 from ..functional._pool import (_adaptive_geometry, _adaptive_output_size, _avg_options,
                                 _pool_geometry)
 from . import steps as S
-from .ops import consumers
+from .ops import ACTIVATIONS, consumers
 from .steps import CStep, PythonStep, Value, blocked_dims
 
 
@@ -69,7 +69,7 @@ class _Lowering:
     def op(self, op):
         ins = [self.shapes[v] for v in op.inputs]
         if op.kind != "python" and all(_blockable(s) for s in ins) and _blockable(self.shapes[op.output]):
-            lowered = getattr(self, "_" + op.kind)(op)
+            lowered = self._activation(op) if op.kind in ACTIVATIONS else getattr(self, "_" + op.kind)(op)
             if lowered is _ALIAS:
                 return
             if lowered is not None:
@@ -176,8 +176,6 @@ class _Lowering:
     def _activation(self, op):
         return self._step(dict_op(op, act=op.kind, act_alpha=op.attrs.get("alpha", 0.0)), S.ACT,
                           [self._blocked_in(op)])
-
-    _relu = _relu6 = _leaky_relu = _sigmoid = _tanh = _silu = _hardswish = _hardsigmoid = _activation
 
     def _step(self, op, kind, inputs, **args):
         """A CStep writing op's output, with op's activation (attrs["act"]) as its epilogue."""

@@ -3,16 +3,18 @@ steps (a C op descriptor, or a Python call for an op without a C executor entry)
 import numpy as np
 
 from .. import _kernels
+from ..autograd import activations as A
 
 # operand places and op kinds, as csrc/include/cnn_plan.h numbers them
 ARENA, INPUT, OUTPUT = 0, 1, 2
 (TO_BLOCKED, TO_PLAIN, CONV, DWCONV, ADD, ACT, MAXPOOL, AVGPOOL, ADAPTIVE_AVGPOOL, MUL, COPY_BLOCKS,
  BROADCAST) = range(12)
-# the planner's activation kinds (ops.py) and their codes: csrc/include/cnn_act.h's kinds, the ones
-# the convolution epilogue and the activation kernels run
+# the planner's activation kinds (ops.py) and their codes: csrc/include/cnn_act.h's kinds (through
+# the eager ops' Act constants), the ones the convolution epilogue and the activation kernels run
 ACT_NONE = 0
-ACTS = {None: ACT_NONE, "relu": 1, "relu6": 2, "leaky_relu": 3, "sigmoid": 4, "tanh": 5, "silu": 6,
-        "hardswish": 7, "hardsigmoid": 8}
+ACTS = {None: ACT_NONE, "relu": A.RELU.kind, "relu6": A.RELU6.kind, "leaky_relu": A.leaky(0.0).kind,
+        "sigmoid": A.SIGMOID.kind, "tanh": A.TANH.kind, "silu": A.SILU.kind, "hardswish": A.HARDSWISH.kind,
+        "hardsigmoid": A.HARDSIGMOID.kind}
 
 
 def blocked_dims(shape):

@@ -1,14 +1,11 @@
 /* The executor of compiled inference plans (cnn_plan.h): a loop over prepared descriptors, and
  * the few memory-bound operators only plans use (the per-channel scale of squeeze-excitation,
  * concatenation by channel blocks, the broadcast of a 1x1 map). */
-#include <math.h>
 #include <string.h>
 
 #include "cnn_act.h"
 #include "cnn_eltwise.h"
 #include "cnn_plan.h"
-
-#define PLAN_CHUNK 16384
 
 /* Zero the lanes past c of the last block of an (n, ceil(c/16), hw, 16) tensor. */
 static void zero_padded_lanes(float* y, int64_t n, int64_t c, int64_t hw) {
