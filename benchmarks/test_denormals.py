@@ -1,7 +1,7 @@
 """Denormals: a convolution whose inputs and weights are full of subnormal float32 numbers should
 not run more than 2x slower than on normal numbers (subnormal operands take a microcode assist of
 ~100 cycles per instruction on x86 unless the kernels flush them: FTZ/DAZ or equivalent). The
-kernels belong to csrc/ops/conv.c and csrc/ukernels/; this file only measures.
+kernels belong to csrc/ops/conv_*.c and csrc/ukernels/; this file only measures.
 
 A benchmark, not a unit test (its result depends on the machine and its load): the normal and the
 subnormal runs of each case share a pytest-benchmark group, so the table shows them side by side,
