@@ -17,6 +17,7 @@ cdef extern from "cnn_isa.h":
     ctypedef struct cnn_conv_config:
         const char* fwd_name
         const char* bww_name
+        const char* bww_small_name
         size_t fwd_max_pix
         size_t bww_max_lanes
     ctypedef struct cnn_dwconv_config:
@@ -59,6 +60,7 @@ def kernel_names():
     return {
         "conv2d": cnn_conv_cfg.fwd_name.decode(),
         "conv2d_backward_weights": cnn_conv_cfg.bww_name.decode(),
+        "conv2d_backward_weights_few_inputs": cnn_conv_cfg.bww_small_name.decode(),
         "depthwise_conv2d": cnn_dwconv_cfg.fwd_name.decode(),
         "depthwise_conv2d_backward_weights": cnn_dwconv_cfg.bww_name.decode(),
         "activation": cnn_act_cfg.fwd_name.decode(),

@@ -18,7 +18,8 @@ from cnncore import _kernels
 
 LEVELS = ("generic", "avx2", "avx512")  # lowest first
 BEST = _kernels.isa_detected()
-OPS = ("conv2d", "conv2d_backward_weights", "depthwise_conv2d", "depthwise_conv2d_backward_weights", "activation",
+OPS = ("conv2d", "conv2d_backward_weights", "conv2d_backward_weights_few_inputs",
+       "depthwise_conv2d", "depthwise_conv2d_backward_weights", "activation",
        "activation_backward")
 
 

@@ -18,11 +18,13 @@ typedef struct {
     cnn_conv_fwd_ukernel fwd;
     const char* fwd_name;
     size_t fwd_max_pix;
+    /* backward-weights: the per-tap kernel (up to bww_max_lanes input lanes per call) and the
+     * several-taps-per-call kernel for layers with <= 3 input channels */
     cnn_conv_bww_ukernel bww;
     const char* bww_name;
     size_t bww_max_lanes;
-    /* nine-taps-at-once backward-weights for layers with <= 3 input channels, or NULL */
-    int (*bww_small)(size_t, const float*, const float*, const cnn_convbw_small_params*);
+    cnn_conv_bww_small_ukernel bww_small;
+    const char* bww_small_name;
 } cnn_conv_config;
 
 typedef struct {

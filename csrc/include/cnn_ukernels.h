@@ -27,11 +27,13 @@ typedef struct {
 typedef void (*cnn_conv_fwd_ukernel)(size_t npix, const float* in, const float* w,
                                      const float* bias, float* out, const cnn_conv_params* p);
 
-/* ---- convolution backward-weights, one tile = ni input lanes x 16 output channels ----
+/* ---- convolution backward-weights (csrc/ukernels/convbww), one tile = ni input lanes x 16
+ * output channels of one tap ----
  * dw[(i0 + l)*16 + o] += sum_{b < nbatch, r < nrows, t < npix}
  *     x[b*x_batch_stride + r*x_row_stride + t*x_pix_stride + i0 + l]
  *   * dy[b*dy_batch_stride + r*dy_row_stride + t*16 + o]
- * for l < ni (ni <= the kernel's max lanes). The sum runs in that fixed order. */
+ * for l < ni, 1 <= ni <= the ISA's cnn_f32_conv2d_bww_nchw16c_max_lanes__<isa> (the kernel does
+ * nothing for other ni). The sum runs in that fixed order. */
 typedef struct {
     size_t nbatch, nrows, npix, x_batch_stride, x_row_stride, x_pix_stride, dy_batch_stride,
         dy_row_stride;
@@ -39,19 +41,29 @@ typedef struct {
 typedef void (*cnn_conv_bww_ukernel)(size_t i0, size_t ni, const float* x, const float* dy,
                                      float* dw, const cnn_convbw_params* p);
 
-/* ---- backward-weights with few input lanes, nine taps at once ----
- * tap_out[k][l*16 + o] = sum_{b, r, t} x[b*rows.x_batch_stride + r*x_row_stride + t*x_pix_stride +
- *     tap_offset[k] + l] * dy[b*dy_batch_stride + r*dy_row_stride + t*16 + o]
- * for the 9 taps k and lanes l < ni; x is zero-padded so every tap is in bounds (a caller with
- * fewer than 9 taps left repeats one and sends its result to scratch). Returns 0 when the kernel
- * does not handle ni (the caller then uses the per-tap kernel). AVX-512 only. */
+/* ---- backward-weights with few input lanes, up to nine taps per call ----
+ * tap_out[k][l*16 + o] += sum_{b, r, t} x[b*rows.x_batch_stride + r*x_row_stride + t*x_pix_stride
+ *     + tap_offset[k] + l] * dy[b*dy_batch_stride + r*dy_row_stride + t*16 + o]
+ * for the taps k < ntaps <= 9 and lanes l < ni <= 3; x is zero-padded so every tap is in bounds
+ * (any layout: the strides and offsets say where a pixel's ni values are). The kernel keeps as
+ * many taps' accumulators in registers as the ISA allows and reads x and dy once per such group.
+ * Returns 0 (and does nothing) when ni or ntaps is out of range. */
 typedef struct {
     cnn_convbw_params rows;  /* batch, rows and pixels walked, as for the per-tap kernel */
+    size_t ntaps;
     size_t tap_offset[9];
     float* tap_out[9];
 } cnn_convbw_small_params;
-int cnn_f32_conv2d_bww_small_nchw16c_ukernel__avx512(size_t ni, const float* x, const float* dy,
-                                                     const cnn_convbw_small_params* p);
+typedef int (*cnn_conv_bww_small_ukernel)(size_t ni, const float* x, const float* dy,
+                                          const cnn_convbw_small_params* p);
+
+#define CNN_DECLARE_BWW_UKERNELS(isa)                                                              \
+    int cnn_f32_conv2d_bww_small_nchw16c_ukernel__##isa(size_t, const float*, const float*,        \
+                                                        const cnn_convbw_small_params*);          \
+    extern const size_t cnn_f32_conv2d_bww_nchw16c_max_lanes__##isa;
+CNN_DECLARE_BWW_UKERNELS(avx512)
+CNN_DECLARE_BWW_UKERNELS(avx2)
+CNN_DECLARE_BWW_UKERNELS(generic)
 
 /* ---- depthwise convolution forward on NCHW16c (one 16-channel block, npix output pixels) ----
  * out[t][l] = bias[l] + sum_{i<kh, j<kw} in[i*in_kh_stride + j*in_kw_stride + t*in_pix_stride + l]
@@ -90,12 +102,9 @@ CNN_DECLARE_UKERNELS(avx512)
 CNN_DECLARE_UKERNELS(avx2)
 CNN_DECLARE_UKERNELS(generic)
 
-/* Largest tiles of each ISA's kernels (pixels per forward call, lanes per backward-weights call). */
+/* Largest tiles of each ISA's forward kernels (pixels per call). */
 #define CNN_CONV_FWD_MAX_PIX_avx512 14
 #define CNN_CONV_FWD_MAX_PIX_avx2 6
 #define CNN_CONV_FWD_MAX_PIX_generic 8
-#define CNN_CONV_BWW_MAX_LANES_avx512 16
-#define CNN_CONV_BWW_MAX_LANES_avx2 6
-#define CNN_CONV_BWW_MAX_LANES_generic 16
 
 #endif

@@ -36,7 +36,9 @@ const char* cnn_isa_name(int level) {
         cnn_conv_cfg.fwd_max_pix = CNN_CONV_FWD_MAX_PIX_##isa;                        \
         cnn_conv_cfg.bww = cnn_f32_conv2d_bww_nchw16c_ukernel__##isa;                 \
         cnn_conv_cfg.bww_name = "cnn_f32_conv2d_bww_nchw16c_ukernel__" #isa;          \
-        cnn_conv_cfg.bww_max_lanes = CNN_CONV_BWW_MAX_LANES_##isa;                    \
+        cnn_conv_cfg.bww_max_lanes = cnn_f32_conv2d_bww_nchw16c_max_lanes__##isa;     \
+        cnn_conv_cfg.bww_small = cnn_f32_conv2d_bww_small_nchw16c_ukernel__##isa;     \
+        cnn_conv_cfg.bww_small_name = "cnn_f32_conv2d_bww_small_nchw16c_ukernel__" #isa; \
         cnn_dwconv_cfg.fwd = cnn_f32_dwconv2d_nchw16c_ukernel__##isa;                 \
         cnn_dwconv_cfg.fwd_name = "cnn_f32_dwconv2d_nchw16c_ukernel__" #isa;          \
         cnn_dwconv_cfg.bww = cnn_f32_dwconv2d_bww_nchw16c_ukernel__##isa;             \
@@ -51,13 +53,9 @@ int cnn_isa_select(int level) {
     int best = cnn_isa_detect();
     if (level > best) level = best;
     if (level < CNN_ISA_GENERIC) level = CNN_ISA_GENERIC;
-    cnn_conv_cfg.bww_small = NULL;
     switch (level) {
 #if defined(__x86_64__) /* elsewhere only the generic kernels are built (setup.py) */
-        case CNN_ISA_AVX512:
-            FILL_TABLES(avx512);
-            cnn_conv_cfg.bww_small = cnn_f32_conv2d_bww_small_nchw16c_ukernel__avx512;
-            break;
+        case CNN_ISA_AVX512: FILL_TABLES(avx512); break;
         case CNN_ISA_AVX2: FILL_TABLES(avx2); break;
 #endif
         default: FILL_TABLES(generic); break;
