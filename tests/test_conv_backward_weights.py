@@ -56,6 +56,11 @@ CASES = {
     "1x1_s2_p2": _case(2, 17, 7, 9, 15, kernel=1, stride=2, padding=2),
     "5x3_p2": _case(1, 16, 7, 9, 16, kernel=(5, 3), padding=(2, 1)),
     "k_eq_input": _case(2, 16, 3, 3, 16),
+    # few taps, several output and input blocks, groups
+    "1x1_blocks_c80-90": _case(3, 80, 5, 6, 90, kernel=1),
+    "1x1_blocks_c64-64_s2": _case(2, 64, 7, 9, 64, kernel=1, stride=2),
+    "1x1_blocks_g2_c66-130": _case(2, 66, 4, 5, 130, kernel=1, groups=2),
+    "2x1_blocks_c40-36_p1": _case(2, 40, 5, 6, 36, kernel=(2, 1), padding=1),
     # small kernel (<= 3 input channels): every lane count and tap-group remainder
     **{"small_c%d_k%d" % (c, k): _case(2, c, 9, 11, 20, kernel=k, padding=k // 2)
        for c in (1, 2, 3) for k in (1, 2, 3, 5)},
@@ -94,7 +99,7 @@ def test_grad_weight_matches_reference(isa, case_id):
 
 
 @pytest.mark.parametrize("case_id", ["small_batch9", "batch13_one_pair", "g3_lanes2", "rows33_s2",
-                                     "small_stem_c3"])
+                                     "small_stem_c3", "1x1_blocks_c80-90"])
 def test_one_and_two_threads_bit_identical(isa, case_id, restore_threads):
     c = CASES[case_id]
     x, w, gy = _arrays(c, seed=1)

@@ -41,8 +41,8 @@ static inline __attribute__((always_inline)) void bww_tile(const size_t NI, cons
     for (size_t a = 0; a < K * NI; a++)
 #pragma GCC unroll 4
         for (int v = 0; v < BWW_NV; v++) acc[a][v] = (bww_vec){0};
-    for (size_t q = 0; q < g->nbatch * g->nrows; q++) {
-        const size_t b = q / g->nrows, r = q % g->nrows;
+    for (size_t b = 0; b < g->nbatch; b++)
+    for (size_t r = 0; r < g->nrows; r++) { /* nested loops: no division per row */
         const float* xr = x + b * g->x_batch_stride + r * g->x_row_stride;
         const float* dr = dy + b * g->dy_batch_stride + r * g->dy_row_stride;
         for (size_t t = 0; t < g->npix; t++) {
