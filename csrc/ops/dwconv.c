@@ -1,9 +1,10 @@
 /* Depthwise convolution (groups == c_in == c_out) on NCHW16c: each 16-lane vector holds 16
  * independent channels, so the kernel is a sum of taps with no reduction across lanes. Backward-
- * data runs the forward kernel on the zero-upsampled, padded output gradient with flipped taps. */
+ * data runs the forward kernel per stride phase over the padded output gradient with its flipped taps. */
 #include <string.h>
 
 #include "cnn_conv_buffers.h"
+#include "cnn_conv_phase.h"
 #include "cnn_isa.h"
 
 void cnn_dwconv_pack(const cnn_conv_desc* d, const float* w, int transposed, float* packed) {
@@ -81,18 +82,35 @@ int cnn_dwconv2d_forward(const cnn_conv_desc* d, const float* x, const float* pa
     return CNN_OK;
 }
 
-int cnn_dwconv2d_backward_data(const cnn_conv_desc* d, const float* dy, const float* packed_t,
-                               float* dx) {
+typedef struct {
+    const cnn_conv_desc* d;
+    const float* dy;
+} dw_bwd_data;
+
+/* One phase (a cnn_phase_conv): the forward kernel over a zero-padded window of dy with the
+ * phase's taps. */
+static int dw_phase(void* ctx, const cnn_phase_axis* ay, const cnn_phase_axis* ax, const float* taps,
+                    float* out) {
+    const cnn_conv_desc* d = ((const dw_bwd_data*)ctx)->d;
     const int64_t cb = cnn_blocks(d->c_in);
-    int64_t hb, wb;
-    float* buf = cnn_conv_upsample_grad(d, dy, cb, &hb, &wb);
+    const int64_t hb = ay->nout + (ay->ntaps - 1) * ay->dil, wb = ax->nout + (ax->ntaps - 1) * ax->dil;
+    float* buf = cnn_phase_window(((const dw_bwd_data*)ctx)->dy, d->n * cb, d->oh, d->ow, ay->pad,
+                                  ax->pad, hb, wb);
     if (!buf) return CNN_ENOMEM;
-    dw_args a = {.xp = buf, .n = d->n, .cb = cb, .hp = hb, .wp = wb, .oh = d->h, .ow = d->w,
-                 .kh = d->kh, .kw = d->kw, .sh = 1, .sw = 1, .dh = d->dh, .dw = d->dw,
-                 .packed = packed_t, .bias16 = NULL, .c = d->c_in, .act = CNN_ACT_NONE, .y = dx};
+    dw_args a = {.xp = buf, .n = d->n, .cb = cb, .hp = hb, .wp = wb, .oh = ay->nout, .ow = ax->nout,
+                 .kh = ay->ntaps, .kw = ax->ntaps, .sh = 1, .sw = 1, .dh = ay->dil, .dw = ax->dil,
+                 .packed = taps, .bias16 = NULL, .c = d->c_in, .act = CNN_ACT_NONE, .y = out};
     dw_direct(&a);
     cnn_free(buf);
     return CNN_OK;
+}
+
+/* Per stride phase (cnn_conv_phase.h), as the direct operator's backward-data. */
+int cnn_dwconv2d_backward_data(const cnn_conv_desc* d, const float* dy, const float* packed_t,
+                               float* dx) {
+    const int64_t cb = cnn_blocks(d->c_in);
+    dw_bwd_data r = {.d = d, .dy = dy};
+    return cnn_phase_backward_data(d, d->n * cb, packed_t, cb, CNN_BLOCK, dw_phase, &r, dx);
 }
 
 int cnn_dwconv2d_backward_weights(const cnn_conv_desc* d, const float* x, const float* dy,
