@@ -39,15 +39,17 @@ void cnn_phase_scatter(const float* src, int64_t nb, int64_t h, int64_t w, int64
                        const cnn_phase_axis* ay, const cnn_phase_axis* ax, float* dx);
 
 /* One phase's stride-1 convolution: dy with `taps` ([nblocks][ay.ntaps][ax.ntaps][tile]) into
- * out (N, blocks of dx, ay.nout, ax.nout, 16). Returns CNN_OK or CNN_ENOMEM. */
+ * out (N, blocks of dx, ay.nout, ax.nout, 16), or, for a conv that writes dx itself, into the
+ * phase's rows and columns of out = dx. Returns CNN_OK or CNN_ENOMEM. */
 typedef int (*cnn_phase_conv)(void* ctx, const cnn_phase_axis* ay, const cnn_phase_axis* ax,
                               const float* taps, float* out);
 
 /* dx (nb = N * blocks of dx, h, w, 16) of the backward-data of `d`, phase by phase: each phase's
  * taps taken out of packed_t ([nblocks][kh][kw][tile]), run by `conv` into a scratch and scattered
- * to its rows and columns of dx (a copy of dx in all); phases no tap reaches are zeroed. Stride 1
- * is one phase with every tap, run straight into dx. Returns CNN_OK or CNN_ENOMEM. */
+ * to its rows and columns of dx (a copy of dx in all), or straight into dx when `writes_dx`;
+ * phases no tap reaches are zeroed. Stride 1 is one phase with every tap, run straight into dx.
+ * Returns CNN_OK or CNN_ENOMEM. */
 int cnn_phase_backward_data(const cnn_conv_desc* d, int64_t nb, const float* packed_t, int64_t nblocks,
-                            int64_t tile, cnn_phase_conv conv, void* ctx, float* dx);
+                            int64_t tile, int writes_dx, cnn_phase_conv conv, void* ctx, float* dx);
 
 #endif

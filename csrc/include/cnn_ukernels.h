@@ -54,10 +54,11 @@ int cnn_f32_conv2d_bww_small_nchw16c_ukernel__avx512(size_t ni, const float* x, 
                                                      const cnn_convbw_small_params* p);
 
 /* ---- depthwise convolution forward on NCHW16c (one 16-channel block, npix output pixels) ----
- * out[t][l] = bias[l] + sum_{i<kh, j<kw} in[i*in_kh_stride + j*in_kw_stride + t*in_pix_stride + l]
- *                                        * w[(i*kw + j)*16 + l];  then the activation act(alpha). */
+ * out[t*out_pix_stride + l] = bias[l] + sum_{i<kh, j<kw} in[i*in_kh_stride + j*in_kw_stride
+ *                                        + t*in_pix_stride + l] * w[(i*kw + j)*16 + l];
+ * then the activation act(alpha). */
 typedef struct {
-    size_t kh, kw, in_kh_stride, in_kw_stride, in_pix_stride;
+    size_t kh, kw, in_kh_stride, in_kw_stride, in_pix_stride, out_pix_stride;
     int act;
     float alpha;
 } cnn_dw_params;

@@ -48,5 +48,5 @@ int cnn_conv2d_backward_data(const cnn_conv_desc* d, const float* dy, const floa
                              float* dx) {
     const int64_t icb = cnn_blocks(d->c_in);
     bwd_data r = {.d = d, .dy = dy, .icb_lo_t = icb_lo_t, .nicb_t = nicb_t, .nicb_max_t = nicb_max_t};
-    return cnn_phase_backward_data(d, d->n * icb, packed_t, icb * nicb_max_t, 256, run_phase, &r, dx);
+    return cnn_phase_backward_data(d, d->n * icb, packed_t, icb * nicb_max_t, 256, 0, run_phase, &r, dx);
 }

@@ -73,16 +73,19 @@ void cnn_phase_scatter(const float* src, int64_t nb, int64_t h, int64_t w, int64
 }
 
 int cnn_phase_backward_data(const cnn_conv_desc* d, int64_t nb, const float* packed_t, int64_t nblocks,
-                            int64_t tile, cnn_phase_conv conv, void* ctx, float* dx) {
-    const int one_phase = d->sh == 1 && d->sw == 1;
+                            int64_t tile, int writes_dx, cnn_phase_conv conv, void* ctx, float* dx) {
+    const int one_phase = d->sh == 1 && d->sw == 1, scatter = !one_phase && !writes_dx;
     const int64_t ph_rows = (d->h + d->sh - 1) / d->sh, ph_cols = (d->w + d->sw - 1) / d->sw;
     float* taps = NULL;
     float* out = dx;
     int rc = CNN_OK;
     if (!one_phase) {
         taps = cnn_alloc((size_t)(nblocks * d->kh * d->kw * tile), sizeof(float));
+        if (!taps) rc = CNN_ENOMEM;
+    }
+    if (scatter) {
         out = cnn_alloc((size_t)(nb * ph_rows * ph_cols * CNN_BLOCK), sizeof(float));
-        if (!taps || !out) rc = CNN_ENOMEM;
+        if (!out) rc = CNN_ENOMEM;
     }
     for (int64_t py = 0; py < d->sh && rc == CNN_OK; py++) {
         const cnn_phase_axis ay = cnn_phase_axis_of(py, d->h, d->kh, d->sh, d->ph, d->dh);
@@ -95,12 +98,10 @@ int cnn_phase_backward_data(const cnn_conv_desc* d, int64_t nb, const float* pac
             }
             if (!one_phase) cnn_phase_taps(packed_t, nblocks, d->kh, d->kw, tile, &ay, &ax, taps);
             rc = conv(ctx, &ay, &ax, one_phase ? packed_t : taps, out);
-            if (!one_phase && rc == CNN_OK) cnn_phase_scatter(out, nb, d->h, d->w, d->sh, d->sw, &ay, &ax, dx);
+            if (scatter && rc == CNN_OK) cnn_phase_scatter(out, nb, d->h, d->w, d->sh, d->sw, &ay, &ax, dx);
         }
     }
-    if (!one_phase) {
-        cnn_free(taps);
-        cnn_free(out);
-    }
+    cnn_free(taps);
+    if (scatter) cnn_free(out);
     return rc;
 }

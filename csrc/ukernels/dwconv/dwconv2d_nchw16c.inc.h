@@ -50,7 +50,7 @@ static inline __attribute__((always_inline)) void dw_fwd_tile(
     for (int q = 0; q < tile; q++)
 #pragma GCC unroll 4
         for (int v = 0; v < DW_NV; v++)
-            DW_STORE(out + q * 16 + v * DW_VW, p->act == CNN_ACT_RELU ? DW_RELU(acc[q][v]) : acc[q][v]);
+            DW_STORE(out + q * p->out_pix_stride + v * DW_VW, p->act == CNN_ACT_RELU ? DW_RELU(acc[q][v]) : acc[q][v]);
 }
 
 void DW_FWD(size_t npix, const float* restrict in, const float* restrict w,
@@ -58,19 +58,21 @@ void DW_FWD(size_t npix, const float* restrict in, const float* restrict w,
     dw_vec b[DW_NV];
 #pragma GCC unroll 4
     for (int v = 0; v < DW_NV; v++) b[v] = bias ? DW_LOAD(bias + v * DW_VW) : (dw_vec){0};
-    const size_t ps = p->in_pix_stride;
+    const size_t ps = p->in_pix_stride, os = p->out_pix_stride;
     size_t t = 0;
-    for (; t + DW_TILE <= npix; t += DW_TILE) dw_fwd_tile(DW_TILE, in + t * ps, w, b, out + t * 16, p);
+    for (; t + DW_TILE <= npix; t += DW_TILE) dw_fwd_tile(DW_TILE, in + t * ps, w, b, out + t * os, p);
     /* the tail in halving tiles (a 7-wide row: 4 + 2 + 1 on avx512), so that a short row still
      * runs several independent FMA chains */
 #if DW_TILE >= 8
-    if (t + 4 <= npix) { dw_fwd_tile(4, in + t * ps, w, b, out + t * 16, p); t += 4; }
+    if (t + 4 <= npix) { dw_fwd_tile(4, in + t * ps, w, b, out + t * os, p); t += 4; }
 #endif
 #if DW_TILE >= 4
-    if (t + 2 <= npix) { dw_fwd_tile(2, in + t * ps, w, b, out + t * 16, p); t += 2; }
+    if (t + 2 <= npix) { dw_fwd_tile(2, in + t * ps, w, b, out + t * os, p); t += 2; }
 #endif
-    if (t < npix) dw_fwd_tile(1, in + t * ps, w, b, out + t * 16, p);
-    if (p->act != CNN_ACT_NONE && p->act != CNN_ACT_RELU) cnn_act_apply(out, npix * 16, p->act, p->alpha);
+    if (t < npix) dw_fwd_tile(1, in + t * ps, w, b, out + t * os, p);
+    if (p->act != CNN_ACT_NONE && p->act != CNN_ACT_RELU)
+        for (t = 0; t < npix; t += os == 16 ? npix : 1)
+            cnn_act_apply(out + t * os, os == 16 ? npix * 16 : 16, p->act, p->alpha);
 }
 
 void DW_BWW(size_t npix, const float* restrict x, size_t x_pix_stride, const float* restrict dy,
