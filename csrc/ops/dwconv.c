@@ -25,8 +25,10 @@ void cnn_dwconv_unpack(const cnn_conv_desc* d, const float* packed, float* w) {
 }
 
 typedef struct {
-    const float* xp;        /* padded input (N, CB, hp, wp, 16), windows from row x0h, column x0w */
-    int64_t n, cb, hp, wp, x0h, x0w, oh, ow, kh, kw, sh, sw, dh, dw;
+    const float* x;         /* input (N, CB, h, w, 16), read as planes (hp, wp) zero-padded with x at */
+    int64_t n, cb, h, w;    /* row pt, column pl; windows start at row x0h, column x0w of them */
+    int64_t pt, pl, hp, wp, x0h, x0w;
+    int64_t oh, ow, kh, kw, sh, sw, dh, dw;
     const float* packed;
     const float* bias16;
     int64_t c;              /* channels: lanes past them are zeroed after an activation */
@@ -39,9 +41,20 @@ typedef struct {
 /* dw_args of a convolution writing its whole output (N, CB, oh, ow, 16) */
 #define DW_DENSE_OUT(oh_, ow_) .yh = (oh_), .yw = (ow_), .y0h = 0, .y0w = 0, .ysh = 1, .ysw = 1
 
-static void dw_direct(const dw_args* a) {
+/* One (h, w, 16) plane into a zeroed (hp, wp, 16) one at row pt, column pl. */
+static void pad_plane(const float* src, int64_t h, int64_t w, int64_t pt, int64_t pl, int64_t hp,
+                      int64_t wp, float* dst) {
+    memset(dst, 0, sizeof(float) * hp * wp * CNN_BLOCK);
+    for (int64_t r = 0; r < h; r++)
+        memcpy(dst + ((r + pt) * wp + pl) * CNN_BLOCK, src + r * w * CNN_BLOCK, sizeof(float) * w * CNN_BLOCK);
+}
+
+/* Threads take whole (image, channel block) planes: a padded plane is made in a per-thread buffer
+ * just before its rows are computed (it stays in cache), never a padded copy of the whole input. */
+static int dw_direct(const dw_args* a) {
     const cnn_dw_fwd_ukernel kernel = cnn_dwconv_cfg.fwd;
-    const int64_t items = a->n * a->cb * a->oh;
+    const int64_t planes = a->n * a->cb, taps = a->kh * a->kw;
+    const int padded = a->pt || a->pl || a->hp != a->h || a->wp != a->w;
     cnn_dw_params p;
     p.kh = (size_t)a->kh;
     p.kw = (size_t)a->kw;
@@ -51,53 +64,70 @@ static void dw_direct(const dw_args* a) {
     p.out_pix_stride = (size_t)(a->ysw * CNN_BLOCK);
     p.act = a->act;
     p.alpha = a->alpha;
-#pragma omp parallel for num_threads(cnn_threads_for(items * a->ow * a->kh * a->kw / 256 + 1)) schedule(static)
-    for (int64_t item = 0; item < items; item++) {
-        const int64_t r = item % a->oh, c = (item / a->oh) % a->cb, b = item / (a->oh * a->cb);
-        const float* in_row =
-            a->xp + (((b * a->cb + c) * a->hp + a->x0h + r * a->sh) * a->wp + a->x0w) * CNN_BLOCK;
-        float* out_row = a->y + (((b * a->cb + c) * a->yh + a->y0h + r * a->ysh) * a->yw + a->y0w) * CNN_BLOCK;
-        kernel((size_t)a->ow, in_row, a->packed + c * a->kh * a->kw * CNN_BLOCK,
-               a->bias16 ? a->bias16 + c * CNN_BLOCK : NULL, out_row, &p);
-        /* padded lanes: zero weights and bias give 0, which an activation may map elsewhere */
-        const int64_t pad_from = a->c - c * CNN_BLOCK;
-        if (a->act && pad_from < CNN_BLOCK)
-            for (int64_t q = 0; q < a->ow; q++)
-                memset(out_row + q * p.out_pix_stride + pad_from, 0, sizeof(float) * (CNN_BLOCK - pad_from));
+    int failed = 0;
+#pragma omp parallel num_threads(cnn_threads_for_work(planes, 32.0 * planes * a->oh * a->ow * taps))
+    {
+        float* buf = padded ? cnn_alloc((size_t)(a->hp * a->wp * CNN_BLOCK), sizeof(float)) : NULL;
+        if (padded && !buf) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (int64_t plane = 0; plane < planes; plane++) {
+            if (padded && !buf) continue;
+            const int64_t c = plane % a->cb;
+            const float* src = a->x + plane * a->h * a->w * CNN_BLOCK;
+            if (padded) pad_plane(src, a->h, a->w, a->pt, a->pl, a->hp, a->wp, buf);
+            const float* in = (padded ? buf : src) + (a->x0h * a->wp + a->x0w) * CNN_BLOCK;
+            const int64_t pad_from = a->c - c * CNN_BLOCK;
+            for (int64_t r = 0; r < a->oh; r++) {
+                float* out_row = a->y + ((plane * a->yh + a->y0h + r * a->ysh) * a->yw + a->y0w) * CNN_BLOCK;
+                kernel((size_t)a->ow, in + r * a->sh * a->wp * CNN_BLOCK, a->packed + c * taps * CNN_BLOCK,
+                       a->bias16 ? a->bias16 + c * CNN_BLOCK : NULL, out_row, &p);
+                /* padded lanes: zero weights and bias give 0, which an activation may map elsewhere */
+                if (a->act && pad_from < CNN_BLOCK)
+                    for (int64_t q = 0; q < a->ow; q++)
+                        memset(out_row + q * p.out_pix_stride + pad_from, 0,
+                               sizeof(float) * (CNN_BLOCK - pad_from));
+            }
+        }
+        cnn_free(buf);
     }
+    return failed ? CNN_ENOMEM : CNN_OK;
 }
 
 int cnn_dwconv2d_forward(const cnn_conv_desc* d, const float* x, const float* packed,
                          const float* bias, int act, float alpha, float* y) {
     const int64_t cb = cnn_blocks(d->c_in);
-    int64_t hp, wp;
-    float* xp = NULL;
-    if (cnn_conv_pad_input(d, x, cb, &xp, &hp, &wp) != CNN_OK) return CNN_ENOMEM;
+    /* the padded plane: as far as the windows reach */
+    const int64_t need_h = (d->oh - 1) * d->sh + (d->kh - 1) * d->dh + 1;
+    const int64_t need_w = (d->ow - 1) * d->sw + (d->kw - 1) * d->dw + 1;
+    const int64_t hp = cnn_max64(need_h, d->h + d->ph), wp = cnn_max64(need_w, d->w + d->pw);
     float* bias16 = NULL;
     if (bias) {
         bias16 = cnn_calloc((size_t)(cb * CNN_BLOCK), sizeof(float));
-        if (!bias16) { cnn_free(xp); return CNN_ENOMEM; }
+        if (!bias16) return CNN_ENOMEM;
         memcpy(bias16, bias, sizeof(float) * d->c_in);
     }
-    dw_args a = {.xp = xp ? xp : x, .n = d->n, .cb = cb, .hp = hp, .wp = wp, .x0h = 0, .x0w = 0,
-                 .oh = d->oh, .ow = d->ow, .kh = d->kh, .kw = d->kw, .sh = d->sh, .sw = d->sw,
-                 .dh = d->dh, .dw = d->dw, .packed = packed, .bias16 = bias16, .c = d->c_in, .act = act,
-                 .alpha = alpha, .y = y, DW_DENSE_OUT(d->oh, d->ow)};
-    dw_direct(&a);
-    cnn_free(xp);
+    dw_args a = {.x = x, .n = d->n, .cb = cb, .h = d->h, .w = d->w, .pt = d->ph, .pl = d->pw, .hp = hp,
+                 .wp = wp, .x0h = 0, .x0w = 0, .oh = d->oh, .ow = d->ow, .kh = d->kh, .kw = d->kw,
+                 .sh = d->sh, .sw = d->sw, .dh = d->dh, .dw = d->dw, .packed = packed, .bias16 = bias16,
+                 .c = d->c_in, .act = act, .alpha = alpha, .y = y, DW_DENSE_OUT(d->oh, d->ow)};
+    const int rc = dw_direct(&a);
     cnn_free(bias16);
-    return CNN_OK;
+    return rc;
 }
 
-/* dy zero-padded once for every phase: phase windows start at row top - pad (cnn_phase_axis.pad
- * of each phase, below zero: cropped) and reach row top - pad + nout - 1 + (ntaps - 1)*dil. */
+/* Every phase reads its windows out of dy's planes zero-padded to (hb, wb) with dy at row top,
+ * column left: phase windows start at row top - pad (cnn_phase_axis.pad of the phase, below zero:
+ * cropped) and reach row top - pad + nout - 1 + (ntaps - 1)*dil. */
 typedef struct {
     const cnn_conv_desc* d;
-    const float* dyp;
+    const float* dy;
     int64_t top, left, hb, wb;
 } dw_bwd_data;
 
-/* The rows [*top before dy, *size in all) that the phases of one axis read. */
+/* The rows [*top before dy, *total in all) that the phases of one axis read. */
 static void phase_reach(int64_t size, int64_t out, int64_t k, int64_t s, int64_t p, int64_t d,
                         int64_t* top, int64_t* total) {
     int64_t lo = 0, hi = out;
@@ -111,35 +141,30 @@ static void phase_reach(int64_t size, int64_t out, int64_t k, int64_t s, int64_t
     *total = hi - lo;
 }
 
-/* One phase (a cnn_phase_conv writing dx itself): the forward kernel over its window of the padded
- * dy with the phase's taps, straight into the phase's rows and columns of dx. */
+/* One phase (a cnn_phase_conv writing dx itself): the forward kernel over its windows of dy with
+ * the phase's taps, straight into the phase's rows and columns of dx. */
 static int dw_phase(void* ctx, const cnn_phase_axis* ay, const cnn_phase_axis* ax, const float* taps,
                     float* dx) {
     const dw_bwd_data* r = ctx;
     const cnn_conv_desc* d = r->d;
-    dw_args a = {.xp = r->dyp, .n = d->n, .cb = cnn_blocks(d->c_in), .hp = r->hb, .wp = r->wb,
-                 .x0h = r->top - ay->pad, .x0w = r->left - ax->pad, .oh = ay->nout, .ow = ax->nout,
-                 .kh = ay->ntaps, .kw = ax->ntaps, .sh = 1, .sw = 1, .dh = ay->dil, .dw = ax->dil,
-                 .packed = taps, .bias16 = NULL, .c = d->c_in, .act = CNN_ACT_NONE, .y = dx,
-                 .yh = d->h, .yw = d->w, .y0h = ay->start, .y0w = ax->start, .ysh = d->sh, .ysw = d->sw};
-    dw_direct(&a);
-    return CNN_OK;
+    dw_args a = {.x = r->dy, .n = d->n, .cb = cnn_blocks(d->c_in), .h = d->oh, .w = d->ow, .pt = r->top,
+                 .pl = r->left, .hp = r->hb, .wp = r->wb, .x0h = r->top - ay->pad, .x0w = r->left - ax->pad,
+                 .oh = ay->nout, .ow = ax->nout, .kh = ay->ntaps, .kw = ax->ntaps, .sh = 1, .sw = 1,
+                 .dh = ay->dil, .dw = ax->dil, .packed = taps, .bias16 = NULL, .c = d->c_in,
+                 .act = CNN_ACT_NONE, .y = dx, .yh = d->h, .yw = d->w, .y0h = ay->start, .y0w = ax->start,
+                 .ysh = d->sh, .ysw = d->sw};
+    return dw_direct(&a);
 }
 
-/* Per stride phase (cnn_conv_phase.h), as the direct operator's backward-data, but with one padded
- * copy of dy for all phases and each phase written in place (no scatter). */
+/* Per stride phase (cnn_conv_phase.h), as the direct operator's backward-data, but each phase
+ * written in place into dx (no scatter). */
 int cnn_dwconv2d_backward_data(const cnn_conv_desc* d, const float* dy, const float* packed_t,
                                float* dx) {
     const int64_t cb = cnn_blocks(d->c_in);
-    dw_bwd_data r = {.d = d};
+    dw_bwd_data r = {.d = d, .dy = dy};
     phase_reach(d->h, d->oh, d->kh, d->sh, d->ph, d->dh, &r.top, &r.hb);
     phase_reach(d->w, d->ow, d->kw, d->sw, d->pw, d->dw, &r.left, &r.wb);
-    float* dyp = cnn_phase_window(dy, d->n * cb, d->oh, d->ow, r.top, r.left, r.hb, r.wb);
-    if (!dyp) return CNN_ENOMEM;
-    r.dyp = dyp;
-    const int rc = cnn_phase_backward_data(d, d->n * cb, packed_t, cb, CNN_BLOCK, 1, dw_phase, &r, dx);
-    cnn_free(dyp);
-    return rc;
+    return cnn_phase_backward_data(d, d->n * cb, packed_t, cb, CNN_BLOCK, 1, dw_phase, &r, dx);
 }
 
 int cnn_dwconv2d_backward_weights(const cnn_conv_desc* d, const float* x, const float* dy,
