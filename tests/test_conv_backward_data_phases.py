@@ -5,7 +5,8 @@ tap reaches are zero), dilation 2 (phases reached by no tap, taps spaced in dy),
 and past the kernel's reach (negative phase padding: dy cropped), odd and even sizes, phase widths
 at the forward tiles (14 AVX-512, 6 AVX2, 8 generic) and one past them, groups, depthwise, and
 ConvTranspose2d output_padding (rows no dy pixel reaches). Outputs start NaN-filled (conftest), so
-a phase left unwritten fails."""
+a phase left unwritten fails. Also the depthwise weight gradient, whose kernel takes a kernel row's
+taps in groups of 3, 2, 1 (kernel widths 1 to 7) and whose batch is sliced below 8 channel blocks."""
 import numpy as np
 import pytest
 
@@ -90,3 +91,32 @@ def test_conv_transpose2d_output_padding_by_phases(isa, shape, c_out, k, s, p, o
     dummy = np.zeros((shape[0], c_out) + y.shape[2:], np.float32)
     ref = R.conv2d_backward(x, dummy, wt, stride=s, padding=p, dilation=d, groups=g)[0]
     assert_close(y, ref, name="conv_transpose2d")
+
+
+# depthwise (n, c, h, w, kernel, stride, padding, dilation): kernel widths 1..7 (tap groups 1, 2,
+# 3, 3+1, 3+2, 3+3+1), batch sliced (c <= 112) or not (c = 130: 9 blocks), strides and dilation
+DW_WEIGHT_CASES = [
+    (3, 17, 6, 9, (3, 1), 1, (1, 0), 1),
+    (2, 16, 7, 8, (1, 2), 1, 0, 1),
+    (2, 33, 9, 15, 3, 2, 1, 1),
+    (1, 16, 8, 10, (2, 4), 1, (1, 2), (1, 2)),
+    (2, 20, 9, 17, 5, 2, 2, 1),
+    (1, 130, 5, 6, 3, 1, 1, 1),
+    (2, 16, 9, 29, 7, 2, 3, 1),
+    (3, 16, 10, 9, 3, 3, 2, 2),
+]
+
+
+@pytest.mark.parametrize("case", DW_WEIGHT_CASES, ids=["n%d_c%d_%dx%d_k%s_s%s_p%s_d%s" % c for c in DW_WEIGHT_CASES])
+def test_depthwise_grad_weight(isa, case):
+    n, c, h, w, k, s, p, d = case
+    kh, kw = (k, k) if isinstance(k, int) else k
+    rng = np.random.default_rng(c + h * w)
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((c, 1, kh, kw)).astype(np.float32)
+    kwargs = dict(stride=s, padding=p, dilation=d, groups=c)
+    gy = rng.standard_normal(R.conv2d(x, wt, None, **kwargs).shape).astype(np.float32)
+    got = F.conv2d_backward(gy, x, wt, **kwargs)
+    want = R.conv2d_backward(gy, x, wt, **kwargs)
+    assert_close(got[1], want[1], rtol=1e-4, atol=2e-4, name="grad_weight")
+    assert_close(got[0], want[0], name="grad_input")

@@ -3,7 +3,6 @@
  * data runs the forward kernel per stride phase over the padded output gradient with its flipped taps. */
 #include <string.h>
 
-#include "cnn_conv_buffers.h"
 #include "cnn_conv_phase.h"
 #include "cnn_isa.h"
 
@@ -167,26 +166,62 @@ int cnn_dwconv2d_backward_data(const cnn_conv_desc* d, const float* dy, const fl
     return cnn_phase_backward_data(d, d->n * cb, packed_t, cb, CNN_BLOCK, 1, dw_phase, &r, dx);
 }
 
+#define DW_BWW_ITEMS 8
+
+/* Items are (channel block, slice of the batch): per image a padded plane of x is made in a
+ * per-thread buffer and every output row adds its products to all taps at once (x and dy rows
+ * stay in L1); with fewer blocks than threads the batch is sliced, each slice summed into its
+ * own partial gradient and the partials added up at the end. */
 int cnn_dwconv2d_backward_weights(const cnn_conv_desc* d, const float* x, const float* dy,
                                   float* dw_packed) {
-    const int64_t cb = cnn_blocks(d->c_in), taps = d->kh * d->kw;
-    int64_t hp, wp;
-    float* xp = NULL;
-    if (cnn_conv_pad_input(d, x, cb, &xp, &hp, &wp) != CNN_OK) return CNN_ENOMEM;
-    const float* xs = xp ? xp : x;
     const cnn_dw_bww_ukernel kernel = cnn_dwconv_cfg.bww;
-    const int64_t items = cb * taps;
-#pragma omp parallel for num_threads(cnn_threads_for_work(items, 32.0 * items * d->n * d->oh * d->ow)) schedule(static)
-    for (int64_t item = 0; item < items; item++) {
-        const int64_t t = item % taps, c = item / taps, i = t / d->kw, j = t % d->kw;
-        float* acc = dw_packed + item * CNN_BLOCK;
-        memset(acc, 0, sizeof(float) * CNN_BLOCK);
-        for (int64_t b = 0; b < d->n; b++)
-            for (int64_t r = 0; r < d->oh; r++)
-                kernel((size_t)d->ow,
-                       xs + (((b * cb + c) * hp + r * d->sh + i * d->dh) * wp + j * d->dw) * CNN_BLOCK,
-                       (size_t)(d->sw * CNN_BLOCK), dy + (((b * cb + c) * d->oh + r) * d->ow) * CNN_BLOCK, acc);
+    const int64_t cb = cnn_blocks(d->c_in), taps = d->kh * d->kw, tile = taps * CNN_BLOCK;
+    const int64_t hp = cnn_max64((d->oh - 1) * d->sh + (d->kh - 1) * d->dh + 1, d->h + d->ph);
+    const int64_t wp = cnn_max64((d->ow - 1) * d->sw + (d->kw - 1) * d->dw + 1, d->w + d->pw);
+    const int padded = d->ph || d->pw || hp != d->h || wp != d->w;
+    /* at least DW_BWW_ITEMS items where the batch allows; a constant, not the thread count, so that
+     * the sums (and the result's last bits) do not depend on the threads */
+    const int64_t slices = cnn_max64(1, cnn_min64(d->n, (DW_BWW_ITEMS + cb - 1) / cb));
+    const int64_t items = cb * slices;
+    float* partial = slices > 1 ? cnn_alloc((size_t)(items * tile), sizeof(float)) : dw_packed;
+    if (!partial) return CNN_ENOMEM;
+    int failed = 0;
+#pragma omp parallel num_threads(cnn_threads_for_work(items, 2.0 * d->n * cb * d->oh * d->ow * tile))
+    {
+        float* buf = padded ? cnn_alloc((size_t)(hp * wp * CNN_BLOCK), sizeof(float)) : NULL;
+        if (padded && !buf) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (int64_t item = 0; item < items; item++) {
+            const int64_t c = item % cb, sl = item / cb;
+            float* acc = partial + item * tile;
+            memset(acc, 0, sizeof(float) * tile);
+            if (padded && !buf) continue;
+            for (int64_t b = sl * d->n / slices; b < (sl + 1) * d->n / slices; b++) {
+                const int64_t plane = b * cb + c;
+                const float* src = x + plane * d->h * d->w * CNN_BLOCK;
+                if (padded) pad_plane(src, d->h, d->w, d->ph, d->pw, hp, wp, buf);
+                const float* xs = padded ? buf : src;
+                for (int64_t r = 0; r < d->oh; r++)
+                    for (int64_t i = 0; i < d->kh; i++)
+                        kernel((size_t)d->ow, xs + (r * d->sh + i * d->dh) * wp * CNN_BLOCK,
+                               (size_t)(d->sw * CNN_BLOCK), (size_t)(d->dw * CNN_BLOCK), (size_t)d->kw,
+                               dy + (plane * d->oh + r) * d->ow * CNN_BLOCK, acc + i * d->kw * CNN_BLOCK);
+            }
+        }
+        cnn_free(buf);
     }
-    cnn_free(xp);
-    return CNN_OK;
+    if (slices > 1) {
+        if (!failed)
+#pragma omp parallel for num_threads(cnn_threads_for(cb * tile / 4096 + 1)) schedule(static)
+            for (int64_t e = 0; e < cb * tile; e++) {
+                float sum = 0.0f;
+                for (int64_t sl = 0; sl < slices; sl++) sum += partial[sl * cb * tile + e];
+                dw_packed[e] = sum;
+            }
+        cnn_free(partial);
+    }
+    return failed ? CNN_ENOMEM : CNN_OK;
 }
