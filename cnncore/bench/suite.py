@@ -448,6 +448,7 @@ SUITE = [
     ConvSpec("r18 conv3x3 64->64 @56", 64, 64, 56, 3, 1, 1, batch=8),
     ConvSpec("r18 conv3x3 128->128 @28", 128, 128, 28, 3, 1, 1, batch=8),
     ConvSpec("r18 conv3x3/2 64->128 @56", 64, 128, 56, 3, 2, 1, batch=8),
+    ConvSpec("r18 downsample 1x1/2 64->128 @56", 64, 128, 56, 1, 2, 0, batch=8),
     ConvSpec("r50 conv1x1 256->64 @56", 256, 64, 56, 1, 1, 0, batch=8),
     # MobileNetV2's depthwise 3x3 layers
     ConvSpec("mbv2 dw3x3 144 @56", 144, 144, 56, 3, 1, 1, groups=144, batch=8),

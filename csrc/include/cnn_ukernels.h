@@ -66,18 +66,20 @@ CNN_DECLARE_BWW_UKERNELS(avx2)
 CNN_DECLARE_BWW_UKERNELS(generic)
 
 /* ---- depthwise convolution forward on NCHW16c (one 16-channel block, npix output pixels) ----
- * out[t][l] = bias[l] + sum_{i<kh, j<kw} in[i*in_kh_stride + j*in_kw_stride + t*in_pix_stride + l]
- *                                        * w[(i*kw + j)*16 + l];  then the activation act(alpha). */
+ * out[t*out_pix_stride + l] = bias[l] + sum_{i<kh, j<kw} in[i*in_kh_stride + j*in_kw_stride
+ *                                        + t*in_pix_stride + l] * w[(i*kw + j)*16 + l];
+ * then the activation act(alpha). */
 typedef struct {
-    size_t kh, kw, in_kh_stride, in_kw_stride, in_pix_stride;
+    size_t kh, kw, in_kh_stride, in_kw_stride, in_pix_stride, out_pix_stride;
     int act;
     float alpha;
 } cnn_dw_params;
 typedef void (*cnn_dw_fwd_ukernel)(size_t npix, const float* in, const float* w, const float* bias,
                                    float* out, const cnn_dw_params* p);
-/* ---- depthwise backward-weights: acc[l] += sum_{t < npix} x[t*x_pix_stride + l] * dy[t*16 + l] */
-typedef void (*cnn_dw_bww_ukernel)(size_t npix, const float* x, size_t x_pix_stride,
-                                   const float* dy, float* acc);
+/* ---- depthwise backward-weights, one kernel row of taps j < kw over one output row:
+ * acc[j*16 + l] += sum_{t < npix} x[t*x_pix_stride + j*x_kw_stride + l] * dy[t*16 + l] */
+typedef void (*cnn_dw_bww_ukernel)(size_t npix, const float* x, size_t x_pix_stride, size_t x_kw_stride,
+                                   size_t kw, const float* dy, float* acc);
 
 /* ---- activations (cnn_act.h kinds) on a flat span: y = act(x); dx = dy * act'(x) from x (may be
  * NULL for the kinds whose gradient follows from y) and y ---- */
@@ -92,8 +94,8 @@ typedef void (*cnn_act_bwd_ukernel)(int kind, float alpha, const float* dy, cons
                                                    float*, const cnn_convbw_params*);             \
     void cnn_f32_dwconv2d_nchw16c_ukernel__##isa(size_t, const float*, const float*, const float*, \
                                                  float*, const cnn_dw_params*);                   \
-    void cnn_f32_dwconv2d_bww_nchw16c_ukernel__##isa(size_t, const float*, size_t, const float*,  \
-                                                     float*);                                     \
+    void cnn_f32_dwconv2d_bww_nchw16c_ukernel__##isa(size_t, const float*, size_t, size_t, size_t, \
+                                                     const float*, float*);                       \
     void cnn_f32_act_ukernel__##isa(int, float, const float*, size_t, float*);                     \
     void cnn_f32_act_backward_ukernel__##isa(int, float, const float*, const float*, const float*, \
                                              size_t, float*);
