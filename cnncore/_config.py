@@ -3,9 +3,10 @@ import numbers
 import os
 import sys
 
-from ._omp_policy import chosen_policy, runtime_loading
+from ._omp_policy import chosen_policy, runtime_already_loaded, runtime_loading
 
-_WAIT_POLICY = chosen_policy()  # what the OpenMP runtime is loaded with (None: its default)
+# what the OpenMP runtime is loaded with (None: its default, or another library loaded it first)
+_WAIT_POLICY = None if runtime_already_loaded() else chosen_policy()
 with runtime_loading():
     from . import _kernels
 

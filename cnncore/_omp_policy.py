@@ -9,7 +9,8 @@ and a single thread at 82-88 ms. So cnncore loads its OpenMP runtime with the pa
 unless the user chose one (OMP_WAIT_POLICY or GOMP_SPINCOUNT set, or CNNCORE_OMP_WAIT_POLICY=
 default to keep the runtime's own default, or =active/passive). The variable is set only while
 the runtime loads (it reads it then), so other libraries and child processes see the
-environment the user gave.
+environment the user gave. When another library loaded the same runtime first, the choice comes
+too late: cnncore.config() then reports the runtime's policy.
 """
 import contextlib
 import os
@@ -29,6 +30,17 @@ def chosen_policy(environ=None):
     if value == "default" or any(environ.get(v, "").strip() for v in USER_VARIABLES):
         return None
     return value or "passive"
+
+
+def runtime_already_loaded(maps="/proc/self/maps"):
+    """Whether a GNU OpenMP runtime (libgomp.so) is already mapped into this process (another
+    library loaded it first: it has read its environment then, and ours comes too late). False
+    where /proc/self/maps cannot be read."""
+    try:
+        with open(maps) as f:
+            return any("/libgomp.so" in line for line in f)
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager

@@ -56,3 +56,12 @@ def test_import_reports_the_policy_and_leaves_the_environment(env, expected):
     out = run_python(code, **dict(base, **env))
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [expected, None, 70000.0]
+
+
+def test_runtime_already_loaded_reads_the_maps(tmp_path):
+    maps = tmp_path / "maps"
+    maps.write_text("7f00-7f01 r-xp 0 08:01 1 /usr/lib/x86_64-linux-gnu/libgomp.so.1.0.0\n")
+    assert P.runtime_already_loaded(str(maps))
+    maps.write_text("7f00-7f01 r-xp 0 08:01 1 /usr/lib/libc.so.6\n")
+    assert not P.runtime_already_loaded(str(maps))
+    assert not P.runtime_already_loaded(str(tmp_path / "missing"))
