@@ -8,9 +8,10 @@ cores; 881 ms at load 5-7) with the default policy, 112 ms (85 ms) with OMP_WAIT
 and a single thread at 82-88 ms. So cnncore loads its OpenMP runtime with the passive policy
 unless the user chose one (OMP_WAIT_POLICY or GOMP_SPINCOUNT set, or CNNCORE_OMP_WAIT_POLICY=
 default to keep the runtime's own default, or =active/passive). The variable is set only while
-the runtime loads (it reads it then), so other libraries and child processes see the
-environment the user gave. When another library loaded the same runtime first, the choice comes
-too late: cnncore.config() then reports the runtime's policy.
+the runtime loads (it reads it then), so child processes see the environment the user gave. A
+process has one libgomp.so.1: a library that loads it after cnncore (PyTorch's wheel bundles one
+under that name) shares cnncore's runtime and so its policy; when another library loaded it
+first, cnncore's choice comes too late and cnncore.config() reports the runtime's own.
 """
 import contextlib
 import os
