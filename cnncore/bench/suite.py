@@ -471,6 +471,9 @@ SUITE = [
     ModelSpec("seed_cnn", "seed_cnn", "infer", 64),
     ModelSpec("resnet20", "resnet20", "train", 64),
     ModelSpec("resnet20", "resnet20", "infer", 64),
+    # MobileNetV2 (torchvision's layout: depthwise + 1x1 convolutions, BN + ReLU6, residual adds)
+    # training at batch 32 on 64x64 images: its memory-bound ops weigh as at 224, in a quick step
+    ModelSpec("mobilenet_v2 @64", "mobilenet_v2", "train", 32, image=(3, 64, 64)),
     # the tutorial's table (torchvision's definitions): a training step at batch 16 on 64x64
     # images (the smallest size all their poolings allow, and a step that fits a quick run),
     # inference at batch 1 on 224x224 ImageNet images

@@ -41,7 +41,22 @@ typedef struct {
     const char* bwd_name;
 } cnn_act_config;
 
+typedef struct {
+    cnn_bn_stats_ukernel stats;
+    cnn_bn_grad_ukernel grad;
+    cnn_bn_fwd_ukernel fwd;
+    cnn_bn_bwd_ukernel bwd;
+    const char* name; /* the forward's; the four share an ISA */
+} cnn_bn_config;
+
+typedef struct {
+    cnn_maxpool_window_ukernel max_window;
+    const char* max_window_name;
+} cnn_pool_config;
+
 extern cnn_conv_config cnn_conv_cfg;
+extern cnn_pool_config cnn_pool_cfg;
+extern cnn_bn_config cnn_bn_cfg;
 extern cnn_act_config cnn_act_cfg;
 extern cnn_dwconv_config cnn_dwconv_cfg;
 

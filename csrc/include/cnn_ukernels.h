@@ -4,6 +4,7 @@
 #define CNN_UKERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cnn_act.h"
 
@@ -87,6 +88,31 @@ typedef void (*cnn_act_fwd_ukernel)(int kind, float alpha, const float* x, size_
 typedef void (*cnn_act_bwd_ukernel)(int kind, float alpha, const float* dy, const float* x,
                                     const float* y, size_t count, float* dx);
 
+/* ---- batch normalization on one run of len pixels of a 16-lane block (x[p*16 + l]) ----
+ * stats:    a1[l] += sum_p (x - shift[l]), a2[l] += sum_p (x - shift[l])^2, in double, p in order.
+ * grad:     g = dy, or dy where y > 0 else 0 when y is not NULL (the fused ReLU's mask);
+ *           a1[l] += sum_p g, a2[l] += sum_p g * (x - mean[l]), in double, p in order.
+ * forward:  v = (x - m[l]) * s[l] + o[l] (+ residual if not NULL), y = relu ? max(v, 0) : v,
+ *           with coef = m, s, o (16 floats each).
+ * backward: g as in grad; dx = a[l] * (g - mg[l] - (x - m[l]) * k[l]) with coef = m, a, mg, k
+ *           (16 floats each); dresidual (only with y) receives g. */
+typedef void (*cnn_bn_stats_ukernel)(size_t len, const float* x, const float* shift, double* a1,
+                                     double* a2);
+typedef void (*cnn_bn_grad_ukernel)(size_t len, const float* dy, const float* x, const float* y,
+                                    const float* mean, double* a1, double* a2);
+typedef void (*cnn_bn_fwd_ukernel)(size_t len, const float* x, const float* residual, int relu,
+                                   const float* coef, float* y);
+typedef void (*cnn_bn_bwd_ukernel)(size_t len, const float* dy, const float* x, const float* y,
+                                   const float* coef, float* dx, float* dresidual);
+
+/* ---- max pooling: one window of nh x nw taps (rows ih0, ih0 + dh, ...; columns iw0, iw0 + dw,
+ * ...; all in bounds) of a 16-lane plane `src` of width w: out[l] = its max, arg_out[l] = that
+ * tap's ih * w + iw. Taps are scanned row-major and replace the running max if greater or NaN
+ * (PyTorch's rule: the first max wins ties, a NaN wins); a window of -inf keeps the first tap. */
+typedef void (*cnn_maxpool_window_ukernel)(const float* src, int64_t w, int64_t ih0, int64_t nh,
+                                           int64_t dh, int64_t iw0, int64_t nw, int64_t dw,
+                                           float* out, int32_t* arg_out);
+
 #define CNN_DECLARE_UKERNELS(isa)                                                                  \
     void cnn_f32_conv2d_nchw16c_ukernel__##isa(size_t, const float*, const float*, const float*,   \
                                                float*, const cnn_conv_params*);                   \
@@ -98,7 +124,18 @@ typedef void (*cnn_act_bwd_ukernel)(int kind, float alpha, const float* dy, cons
                                                      const float*, float*);                       \
     void cnn_f32_act_ukernel__##isa(int, float, const float*, size_t, float*);                     \
     void cnn_f32_act_backward_ukernel__##isa(int, float, const float*, const float*, const float*, \
-                                             size_t, float*);
+                                             size_t, float*);                                  \
+    void cnn_f32_bn_stats_nchw16c_ukernel__##isa(size_t, const float*, const float*, double*,      \
+                                                 double*);                                        \
+    void cnn_f32_bn_grad_nchw16c_ukernel__##isa(size_t, const float*, const float*, const float*,  \
+                                                const float*, double*, double*);                  \
+    void cnn_f32_bn_forward_nchw16c_ukernel__##isa(size_t, const float*, const float*, int,        \
+                                                   const float*, float*);                         \
+    void cnn_f32_bn_backward_nchw16c_ukernel__##isa(size_t, const float*, const float*,            \
+                                                    const float*, const float*, float*, float*); \
+    void cnn_f32_maxpool_window_nchw16c_ukernel__##isa(const float*, int64_t, int64_t, int64_t,    \
+                                                       int64_t, int64_t, int64_t, int64_t, float*, \
+                                                       int32_t*);
 
 CNN_DECLARE_UKERNELS(avx512)
 CNN_DECLARE_UKERNELS(avx2)

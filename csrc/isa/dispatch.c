@@ -6,6 +6,8 @@
 cnn_conv_config cnn_conv_cfg;
 cnn_dwconv_config cnn_dwconv_cfg;
 cnn_act_config cnn_act_cfg;
+cnn_bn_config cnn_bn_cfg;
+cnn_pool_config cnn_pool_cfg;
 static int current_level = -1;
 
 int cnn_isa_detect(void) {
@@ -47,6 +49,13 @@ const char* cnn_isa_name(int level) {
         cnn_act_cfg.fwd_name = "cnn_f32_act_ukernel__" #isa;                          \
         cnn_act_cfg.bwd = cnn_f32_act_backward_ukernel__##isa;                        \
         cnn_act_cfg.bwd_name = "cnn_f32_act_backward_ukernel__" #isa;                 \
+        cnn_bn_cfg.stats = cnn_f32_bn_stats_nchw16c_ukernel__##isa;                   \
+        cnn_bn_cfg.grad = cnn_f32_bn_grad_nchw16c_ukernel__##isa;                     \
+        cnn_bn_cfg.fwd = cnn_f32_bn_forward_nchw16c_ukernel__##isa;                   \
+        cnn_bn_cfg.bwd = cnn_f32_bn_backward_nchw16c_ukernel__##isa;                  \
+        cnn_bn_cfg.name = "cnn_f32_bn_forward_nchw16c_ukernel__" #isa;                \
+        cnn_pool_cfg.max_window = cnn_f32_maxpool_window_nchw16c_ukernel__##isa;      \
+        cnn_pool_cfg.max_window_name = "cnn_f32_maxpool_window_nchw16c_ukernel__" #isa; \
     } while (0)
 
 int cnn_isa_select(int level) {
