@@ -18,7 +18,8 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# cnncore: what it does unless told (passive, cnncore/_omp_policy.py); gomp: libgomp's own default
+# cnncore: what it does unless told (the runtime's own, cnncore/_omp_policy.py); gomp: libgomp's
+# own default, forced
 POLICIES = {"cnncore": {}, "gomp": {"CNNCORE_OMP_WAIT_POLICY": "default"},
             "passive": {"OMP_WAIT_POLICY": "passive"}, "active": {"OMP_WAIT_POLICY": "active"},
             "spin10k": {"GOMP_SPINCOUNT": "10000"}, "spin1k": {"GOMP_SPINCOUNT": "1000"}}

@@ -1,5 +1,5 @@
-"""The OpenMP wait policy cnncore loads its runtime with (cnncore/_omp_policy.py): passive unless
-the user chose one, set only while the runtime loads."""
+"""The OpenMP wait policy cnncore loads its runtime with (cnncore/_omp_policy.py): the runtime's own
+unless CNNCORE_OMP_WAIT_POLICY chooses one, set only while the runtime loads."""
 import json
 
 import pytest
@@ -9,14 +9,14 @@ from test_config import run_python
 
 
 @pytest.mark.parametrize("environ, expected", [
-    ({}, "passive"),
+    ({}, None),
     ({"CNNCORE_OMP_WAIT_POLICY": "active"}, "active"),
     ({"CNNCORE_OMP_WAIT_POLICY": " Passive "}, "passive"),
     ({"CNNCORE_OMP_WAIT_POLICY": "default"}, None),
     ({"OMP_WAIT_POLICY": "active"}, None),
     ({"GOMP_SPINCOUNT": "1000"}, None),
     ({"CNNCORE_OMP_WAIT_POLICY": "passive", "OMP_WAIT_POLICY": "active"}, None),  # the user's wins
-    ({"OMP_WAIT_POLICY": ""}, "passive"),  # empty is unset
+    ({"OMP_WAIT_POLICY": "", "CNNCORE_OMP_WAIT_POLICY": "passive"}, "passive"),  # empty is unset
 ])
 def test_chosen_policy(environ, expected):
     assert P.chosen_policy(environ) == expected
@@ -29,7 +29,7 @@ def test_bad_value_names_the_variable():
 
 @pytest.mark.parametrize("before", [None, "active"])
 def test_runtime_loading_sets_the_variable_only_inside(monkeypatch, before):
-    monkeypatch.delenv("CNNCORE_OMP_WAIT_POLICY", raising=False)
+    monkeypatch.setenv("CNNCORE_OMP_WAIT_POLICY", "passive")
     monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
     if before is None:
         monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
@@ -44,7 +44,8 @@ def test_runtime_loading_sets_the_variable_only_inside(monkeypatch, before):
 
 
 @pytest.mark.parametrize("env, expected", [
-    ({}, "passive"),
+    ({}, "the runtime's (OMP_WAIT_POLICY=unset, GOMP_SPINCOUNT=unset)"),
+    ({"CNNCORE_OMP_WAIT_POLICY": "passive"}, "passive"),
     ({"CNNCORE_OMP_WAIT_POLICY": "active"}, "active"),
     ({"GOMP_SPINCOUNT": "5000"}, "the runtime's (OMP_WAIT_POLICY=unset, GOMP_SPINCOUNT=5000)"),
 ])
