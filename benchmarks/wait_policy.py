@@ -42,7 +42,7 @@ def main():
     ap.add_argument("--steps", type=int, default=15)
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
-    ap.add_argument("--policies", default="cnncore,gomp", help="comma-separated: " + ",".join(POLICIES))
+    ap.add_argument("--policies", default="cnncore,passive", help="comma-separated: " + ",".join(POLICIES))
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
     policies = args.policies.split(",")
