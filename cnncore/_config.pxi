@@ -63,6 +63,7 @@ def kernel_names():
         "depthwise_conv2d_backward_weights": cnn_dwconv_cfg.bww_name.decode(),
         "activation": cnn_act_cfg.fwd_name.decode(),
         "activation_backward": cnn_act_cfg.bwd_name.decode(),
+        "linear": gemm_kernel()[0],
     }
 
 
