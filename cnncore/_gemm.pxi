@@ -42,7 +42,7 @@ def gemm_pack_b(const float[:, ::1] b, bint trans_b):
     cdef int64_t n = b.shape[0] if trans_b else b.shape[1]
     cdef cnn_gemm_operand v = _gemm_view(b, trans_b)
     cdef int64_t nr = cnn_gemm_nr()
-    panels = np.empty(cnn_gemm_packed_b_floats(k, n), dtype=np.float32)
+    panels = _empty(cnn_gemm_packed_b_floats(k, n), dtype=np.float32)  # pooled: packed every step
     cdef float[::1] pv = panels
     if panels.size:
         with nogil:

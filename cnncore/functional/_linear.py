@@ -19,8 +19,11 @@ class PackedLinear:
     def __init__(self, weight):
         w = as_float32(weight, "weight", 2, "(out_features, in_features)")
         # a private copy: the lazily built backward-data packing must match the forward one even
-        # if the caller changes its array in place in between
-        self.weight = w.copy() if w is weight else w
+        # if the caller changes its array in place in between (pooled: a layer packs every step)
+        if w is weight:
+            w = _kernels.pooled_empty(w.shape, np.float32)
+            np.copyto(w, weight)
+        self.weight = w
         self.out_features, self.in_features = w.shape
         self._forward = self._transposed = None
         self.forward_packing

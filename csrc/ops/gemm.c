@@ -23,6 +23,8 @@ int64_t cnn_gemm_packed_b_floats(int64_t k, int64_t n) {
     return (n + nr - 1) / nr * nr * k;
 }
 
+#define PACK_STEPS 32
+
 /* Rows i0 .. i0+rows-1 of the view, all k, into a panel of `width` floats per k (zero-padded). */
 static void pack_panel(int64_t k, int64_t i0, int64_t rows, int64_t width, cnn_gemm_operand v,
                        float* dst) {
@@ -33,9 +35,14 @@ static void pack_panel(int64_t k, int64_t i0, int64_t rows, int64_t width, cnn_g
             memcpy(dst + s * width, v.p + i0 + s * v.cs, (size_t)rows * sizeof(float));
         return;
     }
-    for (int64_t i = 0; i < rows; i++) {
-        const float* src = v.p + (i0 + i) * v.rs;
-        for (int64_t s = 0; s < k; s++) dst[s * width + i] = src[s * v.cs];
+    /* a transpose: in blocks of PACK_STEPS steps, so the block of the panel being written stays
+     * in L1 while each row is read PACK_STEPS floats at a time */
+    for (int64_t s0 = 0; s0 < k; s0 += PACK_STEPS) {
+        const int64_t s1 = cnn_min64(k, s0 + PACK_STEPS);
+        for (int64_t i = 0; i < rows; i++) {
+            const float* src = v.p + (i0 + i) * v.rs;
+            for (int64_t s = s0; s < s1; s++) dst[s * width + i] = src[s * v.cs];
+        }
     }
 }
 
