@@ -19,7 +19,7 @@ from cnncore import _kernels
 LEVELS = ("generic", "avx2", "avx512")  # lowest first
 BEST = _kernels.isa_detected()
 OPS = ("conv2d", "conv2d_backward_weights", "depthwise_conv2d", "depthwise_conv2d_backward_weights", "activation",
-       "activation_backward")
+       "activation_backward", "linear")
 
 
 def _expected_level(requested):
