@@ -17,6 +17,7 @@ cdef extern from "cnn_isa.h":
     ctypedef struct cnn_conv_config:
         const char* fwd_name
         const char* bww_name
+        const char* bww_small_name
         size_t fwd_max_pix
         size_t bww_max_lanes
     ctypedef struct cnn_dwconv_config:
@@ -27,7 +28,13 @@ cdef extern from "cnn_isa.h":
         const char* bwd_name
     cnn_conv_config cnn_conv_cfg
     cnn_dwconv_config cnn_dwconv_cfg
+    ctypedef struct cnn_bn_config:
+        const char* name
     cnn_act_config cnn_act_cfg
+    ctypedef struct cnn_pool_config:
+        const char* max_window_name
+    cnn_bn_config cnn_bn_cfg
+    cnn_pool_config cnn_pool_cfg
 
 ISA_LEVELS = ("generic", "avx2", "avx512")
 
@@ -59,10 +66,13 @@ def kernel_names():
     return {
         "conv2d": cnn_conv_cfg.fwd_name.decode(),
         "conv2d_backward_weights": cnn_conv_cfg.bww_name.decode(),
+        "conv2d_backward_weights_few_inputs": cnn_conv_cfg.bww_small_name.decode(),
         "depthwise_conv2d": cnn_dwconv_cfg.fwd_name.decode(),
         "depthwise_conv2d_backward_weights": cnn_dwconv_cfg.bww_name.decode(),
         "activation": cnn_act_cfg.fwd_name.decode(),
         "activation_backward": cnn_act_cfg.bwd_name.decode(),
+        "batch_norm": cnn_bn_cfg.name.decode(),
+        "max_pool2d": cnn_pool_cfg.max_window_name.decode(),
         "linear": gemm_kernel()[0],
     }
 

@@ -3,7 +3,12 @@ import numbers
 import os
 import sys
 
-from . import _kernels
+from ._omp_policy import chosen_policy, runtime_already_loaded, runtime_loading
+
+# what the OpenMP runtime is loaded with (None: its default, or another library loaded it first)
+_WAIT_POLICY = None if runtime_already_loaded() else chosen_policy()
+with runtime_loading():
+    from . import _kernels
 
 ISA_LEVELS = _kernels.ISA_LEVELS  # ("generic", "avx2", "avx512"), lowest first
 ISA_ENV = "CNNCORE_ISA"
@@ -95,6 +100,8 @@ def config():
         "isa_env": os.environ.get(ISA_ENV, ""),
         "num_threads": get_num_threads(),
         "openmp_runtime": _kernels.openmp_runtime(),
+        "omp_wait_policy": _WAIT_POLICY or "the runtime's (OMP_WAIT_POLICY=%s, GOMP_SPINCOUNT=%s)"
+        % (os.environ.get("OMP_WAIT_POLICY", "unset"), os.environ.get("GOMP_SPINCOUNT", "unset")),
         "buffer_pool": dict(zip(("free_bytes", "limit_bytes", "reused", "allocated"), _kernels.pool_stats())),
         "kernels": _kernels.kernel_names(),
     }
@@ -110,6 +117,7 @@ def show_config(file=None):
         % (c["isa"], ", ".join(c["isa_available"]), ISA_ENV, c["isa_env"] or "unset"),
         "  threads:        %d" % c["num_threads"],
         "  openmp runtime: %s" % c["openmp_runtime"],
+        "  omp wait:       %s (CNNCORE_OMP_WAIT_POLICY)" % c["omp_wait_policy"],
         "  buffer pool:    keeps up to %d MiB of free activation buffers (%s)"
         % (c["buffer_pool"]["limit_bytes"] >> 20, POOL_ENV),
         "  kernels:",

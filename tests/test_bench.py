@@ -252,7 +252,7 @@ def test_torch_twins_match_cnncore_models():
 
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 3, 32, 32)).astype(np.float32)
-    for name in ("seed_cnn", "resnet20"):
+    for name in ("seed_cnn", "resnet20", "mobilenet_v2"):  # the bench's training-step rows
         cnncore.manual_seed(0)
         m = models.get_model(name).eval()
         tm = _bench_torch.from_cnncore(name, m).eval()
@@ -264,7 +264,7 @@ def test_torch_twins_match_cnncore_models():
 def test_torch_callables_run():
     torch = pytest.importorskip("torch")
     for spec in _bench_suite.select(cases=["seed conv2", "dw3x3 384", "maxpool", "global", "bn+relu",
-                                           "linear 512", "seed_cnn"]):
+                                           "linear 512", "seed_cnn", "mobilenet_v2"]):
         for r in spec.build(2, with_numpy=False, torch=torch):
             if r.pass_ == "ort":  # ONNX Runtime's row: no PyTorch column
                 continue

@@ -1,5 +1,7 @@
 """Batch normalization (plain, + relu, + residual add + relu): forward and backward against the
-NumPy reference, the blocked entry points, determinism across thread counts, and bad input."""
+NumPy reference, the blocked entry points, determinism across thread counts, and bad input. The
+tests of the kernels take the `isa` fixture: they run with each ISA level's micro-kernels
+(csrc/ukernels/norm/)."""
 import numpy as np
 import pytest
 
@@ -68,7 +70,7 @@ def ref_backward(form, gy, y, x, w, sm, si, training):
 @pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("shape", [(2, c, 5, 7) for c in CHANNELS] + [(1, 17, 3, 5), (1, 16, 1, 2)])
-def test_forward_backward_matches_reference(form, training, shape):
+def test_forward_backward_matches_reference(isa, form, training, shape):
     k = make_case(shape, seed=shape[1])
     rm, rv = k["rm"].copy(), k["rv"].copy()
     y, sm, si = ours_forward(form, k, rm, rv, k["w"], k["b"], training, momentum=0.2, eps=1e-3)
@@ -128,7 +130,7 @@ def test_1d_inputs(shape):
     assert_close(gw, rgw)
 
 
-def test_large_mean_is_accurate():
+def test_large_mean_is_accurate(isa):
     """One-pass statistics must not cancel: a channel at 1000 +- 0.01."""
     r = rng(3)
     x = (1000 + 0.01 * r.standard_normal((4, 5, 6, 7))).astype(np.float32)
@@ -140,7 +142,7 @@ def test_large_mean_is_accurate():
     assert_close(y, ry, rtol=1e-3, atol=0.5 * np.spacing(np.float32(1000)) * float(rsi.max()) + 1e-4)
 
 
-def test_many_pixels_span_several_partial_sums():
+def test_many_pixels_span_several_partial_sums(isa):
     """More pixels per channel than one reduction range (4096)."""
     k = make_case((3, 17, 50, 45), seed=7)
     rv = k["rv"].copy()
@@ -172,7 +174,7 @@ def numeric_grad(f, a, h=1e-2):
 
 
 @pytest.mark.parametrize("form", FORMS)
-def test_backward_finite_differences_float32(form):
+def test_backward_finite_differences_float32(isa, form):
     # seed 21: every pre-ReLU value is >= 0.1 away from the kink, far beyond the step's effect
     k = make_case((2, 3, 2, 3), seed=21)
     x, res, w, b = k["x"], k["res"], k["w"], k["b"]
@@ -207,7 +209,7 @@ def test_backward_finite_differences_float32(form):
 # ----------------------------------------------------------------------------------- blocked ---
 
 @pytest.mark.parametrize("c", [3, 17, 33])
-def test_blocked_entry_points_match_nchw_and_zero_padding(c):
+def test_blocked_entry_points_match_nchw_and_zero_padding(isa, c):
     k = make_case((2, c, 3, 5), seed=c)
     xb, rb, dyb = F.to_blocked(k["x"]), F.to_blocked(k["res"]), F.to_blocked(k["gy"])
     pad = slice(c % 16, None)
@@ -241,7 +243,7 @@ def test_blocked_entry_points_match_nchw_and_zero_padding(c):
         np.testing.assert_array_equal(db, ref[-1])
 
 
-def test_eval_padded_lanes_zero_with_nonzero_bias():
+def test_eval_padded_lanes_zero_with_nonzero_bias(isa):
     """Eval mode with a bias: padded lanes must stay 0, not become the bias."""
     k = make_case((2, 5, 3, 3))
     yb, _, _ = F.batch_norm_blocked(F.to_blocked(k["x"]), k["rm"], k["rv"], k["w"], k["b"] + 3)
@@ -264,7 +266,7 @@ def test_blocked_errors():
 # ------------------------------------------------------------------------------ determinism ---
 
 @pytest.mark.parametrize("form", FORMS)
-def test_bit_identical_for_any_thread_count(form):
+def test_bit_identical_for_any_thread_count(isa, form):
     k = make_case((3, 17, 50, 45), seed=5)
     results = []
     try:

@@ -50,7 +50,8 @@ def build_parser():
         epilog="ops: conv (3x3 at CIFAR sizes, the seed CNN's, ResNet-18/50's), depthwise (MobileNetV2's\n"
                "     3x3, EfficientNet-B0's 5x5), pool (max 3x3/2, global average), bn_relu, linear, models\n"
                "     (seed_cnn, resnet20 and the tutorial table's alexnet, vgg16, googlenet, efficientnet_b0:\n"
-               "     training step and inference). --list shows the cases.\n"
+               "     training step and inference; mobilenet_v2 on 64x64 images: training step). --list shows\n"
+               "     the cases.\n"
                "Ratios (vs np, vs torch) are their time / cnncore's time: above 1, cnncore is faster.")
     p.add_argument("--ops", default=",".join(OPS), help="comma-separated op groups (default: all): " + ",".join(OPS))
     p.add_argument("--case", action="append", default=None, metavar="NAME",

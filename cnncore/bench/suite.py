@@ -441,6 +441,7 @@ SUITE = [
     ConvSpec("r18 conv3x3 64->64 @56", 64, 64, 56, 3, 1, 1, batch=8),
     ConvSpec("r18 conv3x3 128->128 @28", 128, 128, 28, 3, 1, 1, batch=8),
     ConvSpec("r18 conv3x3/2 64->128 @56", 64, 128, 56, 3, 2, 1, batch=8),
+    ConvSpec("r18 downsample 1x1/2 64->128 @56", 64, 128, 56, 1, 2, 0, batch=8),
     ConvSpec("r50 conv1x1 256->64 @56", 256, 64, 56, 1, 1, 0, batch=8),
     # MobileNetV2's depthwise 3x3 layers
     ConvSpec("mbv2 dw3x3 144 @56", 144, 144, 56, 3, 1, 1, groups=144, batch=8),
@@ -463,6 +464,9 @@ SUITE = [
     ModelSpec("seed_cnn", "seed_cnn", "infer", 64),
     ModelSpec("resnet20", "resnet20", "train", 64),
     ModelSpec("resnet20", "resnet20", "infer", 64),
+    # MobileNetV2 (torchvision's layout: depthwise + 1x1 convolutions, BN + ReLU6, residual adds)
+    # training at batch 32 on 64x64 images: its memory-bound ops weigh as at 224, in a quick step
+    ModelSpec("mobilenet_v2 @64", "mobilenet_v2", "train", 32, image=(3, 64, 64)),
     # the tutorial's table (torchvision's definitions): a training step at batch 16 on 64x64
     # images (the smallest size all their poolings allow, and a step that fits a quick run),
     # inference at batch 1 on 224x224 ImageNet images

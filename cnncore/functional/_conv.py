@@ -181,9 +181,8 @@ def conv2d_backward_blocked(dyb, xb, packed, g, need_input_grad=True):
         raise ValueError("packed: expected weights of shape %s and groups=%d (the geometry's), got %s "
                          "and groups=%d" % ((g.c_out, g.c_in // g.groups, g.kh, g.kw), g.groups,
                                             packed.weight.shape, packed.groups))
-    if need_input_grad:  # the C operator's upsampled, padded copy of the output gradient
-        check_alloc("upsampled grad_output", (g.n, -(-g.c_out // 16), g.h + g.dh * (g.kh - 1),
-                                              g.w + g.dw * (g.kw - 1), 16))
+    if need_input_grad and (g.sh > 1 or g.sw > 1):  # the C operator's scratch for one stride phase
+        check_alloc("grad_input stride phase", (g.n, -(-g.c_in // 16), -(-g.h // g.sh), -(-g.w // g.sw), 16))
     if g.ph or g.pw:
         check_alloc("padded input", (g.n, -(-g.c_in // 16), g.h + 2 * g.ph, g.w + 2 * g.pw, 16))
     dx = conv_backward_data_blocked(dyb, packed, g) if need_input_grad else None

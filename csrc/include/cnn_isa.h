@@ -18,11 +18,13 @@ typedef struct {
     cnn_conv_fwd_ukernel fwd;
     const char* fwd_name;
     size_t fwd_max_pix;
+    /* backward-weights: the per-tap kernel (up to bww_max_lanes input lanes per call) and the
+     * several-taps-per-call kernel for layers with <= 3 input channels */
     cnn_conv_bww_ukernel bww;
     const char* bww_name;
     size_t bww_max_lanes;
-    /* nine-taps-at-once backward-weights for layers with <= 3 input channels, or NULL */
-    int (*bww_small)(size_t, const float*, const float*, const cnn_convbw_small_params*);
+    cnn_conv_bww_small_ukernel bww_small;
+    const char* bww_small_name;
 } cnn_conv_config;
 
 typedef struct {
@@ -39,7 +41,22 @@ typedef struct {
     const char* bwd_name;
 } cnn_act_config;
 
+typedef struct {
+    cnn_bn_stats_ukernel stats;
+    cnn_bn_grad_ukernel grad;
+    cnn_bn_fwd_ukernel fwd;
+    cnn_bn_bwd_ukernel bwd;
+    const char* name; /* the forward's; the four share an ISA */
+} cnn_bn_config;
+
+typedef struct {
+    cnn_maxpool_window_ukernel max_window;
+    const char* max_window_name;
+} cnn_pool_config;
+
 extern cnn_conv_config cnn_conv_cfg;
+extern cnn_pool_config cnn_pool_cfg;
+extern cnn_bn_config cnn_bn_cfg;
 extern cnn_act_config cnn_act_cfg;
 extern cnn_dwconv_config cnn_dwconv_cfg;
 

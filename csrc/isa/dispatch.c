@@ -7,6 +7,8 @@
 cnn_conv_config cnn_conv_cfg;
 cnn_dwconv_config cnn_dwconv_cfg;
 cnn_act_config cnn_act_cfg;
+cnn_bn_config cnn_bn_cfg;
+cnn_pool_config cnn_pool_cfg;
 static int current_level = -1;
 
 int cnn_isa_detect(void) {
@@ -37,7 +39,9 @@ const char* cnn_isa_name(int level) {
         cnn_conv_cfg.fwd_max_pix = CNN_CONV_FWD_MAX_PIX_##isa;                        \
         cnn_conv_cfg.bww = cnn_f32_conv2d_bww_nchw16c_ukernel__##isa;                 \
         cnn_conv_cfg.bww_name = "cnn_f32_conv2d_bww_nchw16c_ukernel__" #isa;          \
-        cnn_conv_cfg.bww_max_lanes = CNN_CONV_BWW_MAX_LANES_##isa;                    \
+        cnn_conv_cfg.bww_max_lanes = cnn_f32_conv2d_bww_nchw16c_max_lanes__##isa;     \
+        cnn_conv_cfg.bww_small = cnn_f32_conv2d_bww_small_nchw16c_ukernel__##isa;     \
+        cnn_conv_cfg.bww_small_name = "cnn_f32_conv2d_bww_small_nchw16c_ukernel__" #isa; \
         cnn_dwconv_cfg.fwd = cnn_f32_dwconv2d_nchw16c_ukernel__##isa;                 \
         cnn_dwconv_cfg.fwd_name = "cnn_f32_dwconv2d_nchw16c_ukernel__" #isa;          \
         cnn_dwconv_cfg.bww = cnn_f32_dwconv2d_bww_nchw16c_ukernel__##isa;             \
@@ -46,19 +50,22 @@ const char* cnn_isa_name(int level) {
         cnn_act_cfg.fwd_name = "cnn_f32_act_ukernel__" #isa;                          \
         cnn_act_cfg.bwd = cnn_f32_act_backward_ukernel__##isa;                        \
         cnn_act_cfg.bwd_name = "cnn_f32_act_backward_ukernel__" #isa;                 \
+        cnn_bn_cfg.stats = cnn_f32_bn_stats_nchw16c_ukernel__##isa;                   \
+        cnn_bn_cfg.grad = cnn_f32_bn_grad_nchw16c_ukernel__##isa;                     \
+        cnn_bn_cfg.fwd = cnn_f32_bn_forward_nchw16c_ukernel__##isa;                   \
+        cnn_bn_cfg.bwd = cnn_f32_bn_backward_nchw16c_ukernel__##isa;                  \
+        cnn_bn_cfg.name = "cnn_f32_bn_forward_nchw16c_ukernel__" #isa;                \
+        cnn_pool_cfg.max_window = cnn_f32_maxpool_window_nchw16c_ukernel__##isa;      \
+        cnn_pool_cfg.max_window_name = "cnn_f32_maxpool_window_nchw16c_ukernel__" #isa; \
     } while (0)
 
 int cnn_isa_select(int level) {
     int best = cnn_isa_detect();
     if (level > best) level = best;
     if (level < CNN_ISA_GENERIC) level = CNN_ISA_GENERIC;
-    cnn_conv_cfg.bww_small = NULL;
     switch (level) {
 #if defined(__x86_64__) /* elsewhere only the generic kernels are built (setup.py) */
-        case CNN_ISA_AVX512:
-            FILL_TABLES(avx512);
-            cnn_conv_cfg.bww_small = cnn_f32_conv2d_bww_small_nchw16c_ukernel__avx512;
-            break;
+        case CNN_ISA_AVX512: FILL_TABLES(avx512); break;
         case CNN_ISA_AVX2: FILL_TABLES(avx2); break;
 #endif
         default: FILL_TABLES(generic); break;

@@ -4,10 +4,12 @@
  * Reductions (batch statistics, gradient sums) split the n * hw pixels of each channel block into
  * fixed ranges of BN_PART pixels; each (block, range) item is summed by one thread in double, and
  * the partial sums of a block are added in range order. The ranges do not depend on the thread
- * count, so neither do the results. The elementwise passes split (image, block, pixel chunk). */
+ * count, so neither do the results. The elementwise passes split (image, block, pixel chunk).
+ * The loops over pixels are the micro-kernels of cnn_bn_cfg (csrc/ukernels/norm/, one per ISA). */
 #include <math.h>
 #include <string.h>
 
+#include "cnn_isa.h"
 #include "cnn_norm.h"
 
 #define BN_PART 4096   /* pixels per partial sum of a reduction */
@@ -16,16 +18,6 @@
 /* Threads for `items` items of `floats` floats in total: small work runs on one thread. */
 static int threads_for_work(int64_t items, int64_t floats) {
     return cnn_threads_for(cnn_min64(items, floats / 32768 + 1));
-}
-
-/* d where y > 0, else 0 (the gradient through a ReLU whose output was y), as a bit mask: a
- * select with a conditional load does not vectorize, this does. NaN in d is kept. */
-static inline float relu_masked(float d, float y) {
-    uint32_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    bits &= -(uint32_t)(y > 0.0f);
-    memcpy(&d, &bits, sizeof bits);
-    return d;
 }
 
 /* The reduction range [r0, r1) of flat pixel indices r = i * hw + q is visited image by image:
@@ -38,26 +30,21 @@ static inline int64_t segment_at(int64_t r, int64_t r1, int64_t b, int64_t cb, i
     return ((i * cb + b) * hw + q) * CNN_BLOCK;
 }
 
-/* ------------------------------------------------------------------ forward ---- */
-
-/* Adds the per-lane sums of v = x - shift and v * v over `len` pixels to a1, a2 (shift: a value
- * of each channel, so that the one-pass variance does not cancel catastrophically). */
-static void stats_segment(const float* restrict px, int64_t len, const float* restrict shift,
-                          double* restrict a1, double* restrict a2) {
-    for (int64_t p = 0; p < len; p++)
-        for (int l = 0; l < CNN_BLOCK; l++) {
-            const double v = (double)px[p * CNN_BLOCK + l] - (double)shift[l];
-            a1[l] += v;
-            a2[l] += v * v;
-        }
+/* Coefficients are kept per channel block, nf fields of 16 lanes each, the layout the
+ * micro-kernels read: field f of channel ch. */
+static inline float* coef_at(float* coef, int nf, int f, int64_t ch) {
+    return coef + ((ch / CNN_BLOCK) * nf + f) * CNN_BLOCK + ch % CNN_BLOCK;
 }
+
+/* ------------------------------------------------------------------ forward ---- */
 
 static void stats_part(const float* x, int64_t b, int64_t cb, int64_t hw, int64_t r0, int64_t r1,
                        const float* shift, double* s1, double* s2) {
     double a1[CNN_BLOCK] = {0}, a2[CNN_BLOCK] = {0};
+    const cnn_bn_stats_ukernel stats = cnn_bn_cfg.stats;
     for (int64_t r = r0, len; r < r1; r += len) {
         const int64_t off = segment_at(r, r1, b, cb, hw, &len);
-        stats_segment(x + off, len, shift, a1, a2);
+        stats(len, x + off, shift, a1, a2);
     }
     for (int l = 0; l < CNN_BLOCK; l++) {
         s1[l] = a1[l];
@@ -107,7 +94,7 @@ int cnn_batch_norm_forward(const cnn_bn_desc* d, const float* x, const float* re
                            const float* eval_var, float* running_mean, float* running_var,
                            float* y, float* save_mean, float* save_invstd) {
     const int64_t c = d->c, cb = cnn_blocks(c), hw = d->hw, lanes = cb * CNN_BLOCK;
-    /* coef: per-lane mean, scale (weight * invstd), bias; zero in the padded lanes */
+    /* coef (3 fields): per-lane mean, scale (weight * invstd), bias; zero in the padded lanes */
     float* coef = cnn_alloc((size_t)lanes * 3, sizeof(float));
     double* stats = cnn_alloc((size_t)lanes * 2, sizeof(double));
     if (!coef || !stats) {
@@ -128,19 +115,19 @@ int cnn_batch_norm_forward(const cnn_bn_desc* d, const float* x, const float* re
             var[ch] = eval_var[ch];
         }
     }
-    float *cm = coef, *cs = coef + lanes, *cbias = coef + 2 * lanes;
     const int64_t count = d->n * hw;
     for (int64_t ch = 0; ch < lanes; ch++) {
+        float *cm = coef_at(coef, 3, 0, ch), *cs = coef_at(coef, 3, 1, ch), *cbias = coef_at(coef, 3, 2, ch);
         if (ch >= c) {
-            cm[ch] = cs[ch] = cbias[ch] = 0.0f;
+            *cm = *cs = *cbias = 0.0f;
             continue;
         }
         const double invstd = 1.0 / sqrt(var[ch] + (double)d->eps);
         save_mean[ch] = (float)mean[ch];
         save_invstd[ch] = (float)invstd;
-        cm[ch] = (float)mean[ch];
-        cs[ch] = (float)((weight ? (double)weight[ch] : 1.0) * invstd);
-        cbias[ch] = bias ? bias[ch] : 0.0f;
+        *cm = (float)mean[ch];
+        *cs = (float)((weight ? (double)weight[ch] : 1.0) * invstd);
+        *cbias = bias ? bias[ch] : 0.0f;
         if (d->training) {
             const double m = d->momentum;
             if (running_mean)
@@ -152,32 +139,13 @@ int cnn_batch_norm_forward(const cnn_bn_desc* d, const float* x, const float* re
     }
 
     const int64_t chunks = (hw + BN_CHUNK - 1) / BN_CHUNK, items = d->n * cb * chunks;
+    const cnn_bn_fwd_ukernel fwd = cnn_bn_cfg.fwd;
 #pragma omp parallel for num_threads(threads_for_work(items, d->n * lanes * hw)) schedule(static)
     for (int64_t item = 0; item < items; item++) {
         const int64_t chunk = item % chunks, row = item / chunks, b = row % cb;
         const int64_t p0 = chunk * BN_CHUNK, p1 = cnn_min64(hw, p0 + BN_CHUNK);
         const int64_t off = (row * hw + p0) * CNN_BLOCK, len = p1 - p0;
-        const float *m = cm + b * CNN_BLOCK, *s = cs + b * CNN_BLOCK, *o = cbias + b * CNN_BLOCK;
-        const float* px = x + off;
-        float* py = y + off;
-        if (residual) {
-            const float* pr = residual + off;
-            for (int64_t p = 0; p < len; p++)
-                for (int l = 0; l < CNN_BLOCK; l++) {
-                    const int64_t k = p * CNN_BLOCK + l;
-                    const float v = (px[k] - m[l]) * s[l] + o[l] + pr[k];
-                    py[k] = relu && v < 0.0f ? 0.0f : v;
-                }
-        } else if (relu) {
-            for (int64_t p = 0; p < len; p++)
-                for (int l = 0; l < CNN_BLOCK; l++) {
-                    const int64_t k = p * CNN_BLOCK + l;
-                    const float v = (px[k] - m[l]) * s[l] + o[l];
-                    py[k] = v < 0.0f ? 0.0f : v;
-                }
-        } else {
-            cnn_norm_affine_lanes(px, len, m, s, o, py);
-        }
+        fwd(len, x + off, residual ? residual + off : NULL, relu, coef + b * 3 * CNN_BLOCK, y + off);
     }
     cnn_free(coef);
     cnn_free(stats);
@@ -186,37 +154,14 @@ int cnn_batch_norm_forward(const cnn_bn_desc* d, const float* x, const float* re
 
 /* ----------------------------------------------------------------- backward ---- */
 
-/* Adds the per-lane sums of g and g * (x - mean) over `len` pixels to a1, a2, with g = dy, or
- * g = dy where y > 0 else 0 when y is given (the ReLU mask of the fused forms). */
-static void grad_segment(const float* restrict pd, const float* restrict px,
-                         const float* restrict py, int64_t len, const float* restrict mean,
-                         double* restrict a1, double* restrict a2) {
-    if (py) {
-        for (int64_t p = 0; p < len; p++)
-            for (int l = 0; l < CNN_BLOCK; l++) {
-                const int64_t k = p * CNN_BLOCK + l;
-                const double g = relu_masked(pd[k], py[k]);
-                a1[l] += g;
-                a2[l] += g * ((double)px[k] - (double)mean[l]);
-            }
-    } else {
-        for (int64_t p = 0; p < len; p++)
-            for (int l = 0; l < CNN_BLOCK; l++) {
-                const int64_t k = p * CNN_BLOCK + l;
-                const double g = pd[k];
-                a1[l] += g;
-                a2[l] += g * ((double)px[k] - (double)mean[l]);
-            }
-    }
-}
-
 static void grad_part(const float* dy, const float* x, const float* y, const float* mean,
                       int64_t b, int64_t cb, int64_t hw, int64_t r0, int64_t r1, double* sg,
                       double* sgx) {
     double a1[CNN_BLOCK] = {0}, a2[CNN_BLOCK] = {0};
+    const cnn_bn_grad_ukernel grad = cnn_bn_cfg.grad;
     for (int64_t r = r0, len; r < r1; r += len) {
         const int64_t off = segment_at(r, r1, b, cb, hw, &len);
-        grad_segment(dy + off, x + off, y ? y + off : NULL, len, mean, a1, a2);
+        grad(len, dy + off, x + off, y ? y + off : NULL, mean, a1, a2);
     }
     for (int l = 0; l < CNN_BLOCK; l++) {
         sg[l] = a1[l];
@@ -230,7 +175,8 @@ int cnn_batch_norm_backward(const cnn_bn_desc* d, const float* dy, const float* 
     const int64_t c = d->c, cb = cnn_blocks(c), hw = d->hw, lanes = cb * CNN_BLOCK;
     const int64_t pixels = d->n * hw;
     const int64_t parts = (pixels + BN_PART - 1) / BN_PART, ritems = cb * parts;
-    /* coef: per-lane mean, a = weight * invstd, mean of g, k = invstd^2 * mean of g * (x - mean) */
+    /* coef (4 fields): per-lane mean, a = weight * invstd, mean of g,
+     * k = invstd^2 * mean of g * (x - mean) */
     float* coef = cnn_alloc((size_t)lanes * 4, sizeof(float));
     double* partial = cnn_alloc((size_t)(ritems > 0 ? ritems : 1) * 2 * CNN_BLOCK, sizeof(double));
     if (!coef || !partial) {
@@ -238,15 +184,14 @@ int cnn_batch_norm_backward(const cnn_bn_desc* d, const float* dy, const float* 
         cnn_free(partial);
         return CNN_ENOMEM;
     }
-    float *cm = coef, *ca = coef + lanes, *cg = coef + 2 * lanes, *ck = coef + 3 * lanes;
-    for (int64_t ch = 0; ch < lanes; ch++) cm[ch] = ch < c ? save_mean[ch] : 0.0f;
+    for (int64_t ch = 0; ch < lanes; ch++) *coef_at(coef, 4, 0, ch) = ch < c ? save_mean[ch] : 0.0f;
 
 #pragma omp parallel for num_threads(threads_for_work(ritems, pixels * lanes)) schedule(static)
     for (int64_t item = 0; item < ritems; item++) {
         const int64_t b = item / parts, part = item % parts;
         const int64_t r0 = part * BN_PART, r1 = cnn_min64(pixels, r0 + BN_PART);
         double* s = partial + item * 2 * CNN_BLOCK;
-        grad_part(dy, x, y, cm + b * CNN_BLOCK, b, cb, hw, r0, r1, s, s + CNN_BLOCK);
+        grad_part(dy, x, y, coef + b * 4 * CNN_BLOCK, b, cb, hw, r0, r1, s, s + CNN_BLOCK);
     }
     for (int64_t b = 0; b < cb; b++) {
         double sg[CNN_BLOCK] = {0}, sgx[CNN_BLOCK] = {0};
@@ -259,60 +204,34 @@ int cnn_batch_norm_backward(const cnn_bn_desc* d, const float* dy, const float* 
         }
         for (int l = 0; l < CNN_BLOCK; l++) {
             const int64_t ch = b * CNN_BLOCK + l;
+            float *ca = coef_at(coef, 4, 1, ch), *cg = coef_at(coef, 4, 2, ch), *ck = coef_at(coef, 4, 3, ch);
             if (ch >= c) {
-                ca[ch] = cg[ch] = ck[ch] = 0.0f;
+                *ca = *cg = *ck = 0.0f;
                 continue;
             }
             const double invstd = save_invstd[ch];
             dbias[ch] = (float)sg[l];
             dweight[ch] = (float)(sgx[l] * invstd);
-            ca[ch] = (float)((weight ? (double)weight[ch] : 1.0) * invstd);
+            *ca = (float)((weight ? (double)weight[ch] : 1.0) * invstd);
             if (d->training && pixels > 0) {
-                cg[ch] = (float)(sg[l] / (double)pixels);
-                ck[ch] = (float)(sgx[l] * invstd * invstd / (double)pixels);
+                *cg = (float)(sg[l] / (double)pixels);
+                *ck = (float)(sgx[l] * invstd * invstd / (double)pixels);
             } else {
-                cg[ch] = ck[ch] = 0.0f;
+                *cg = *ck = 0.0f;
             }
         }
     }
     cnn_free(partial);
 
     const int64_t chunks = (hw + BN_CHUNK - 1) / BN_CHUNK, items = d->n * cb * chunks;
+    const cnn_bn_bwd_ukernel bwd = cnn_bn_cfg.bwd;
 #pragma omp parallel for num_threads(threads_for_work(items, pixels * lanes)) schedule(static)
     for (int64_t item = 0; item < items; item++) {
         const int64_t chunk = item % chunks, row = item / chunks, b = row % cb;
         const int64_t p0 = chunk * BN_CHUNK, p1 = cnn_min64(hw, p0 + BN_CHUNK);
         const int64_t off = (row * hw + p0) * CNN_BLOCK, len = p1 - p0;
-        const float *m = cm + b * CNN_BLOCK, *a = ca + b * CNN_BLOCK;
-        const float *mg = cg + b * CNN_BLOCK, *k = ck + b * CNN_BLOCK;
-        const float *pd = dy + off, *px = x + off;
-        float* pdx = dx + off;
-        if (y) {
-            const float* py = y + off;
-            if (dresidual) {
-                float* pr = dresidual + off;
-                for (int64_t p = 0; p < len; p++)
-                    for (int l = 0; l < CNN_BLOCK; l++) {
-                        const int64_t e = p * CNN_BLOCK + l;
-                        const float g = relu_masked(pd[e], py[e]);
-                        pr[e] = g;
-                        pdx[e] = a[l] * (g - mg[l] - (px[e] - m[l]) * k[l]);
-                    }
-            } else {
-                for (int64_t p = 0; p < len; p++)
-                    for (int l = 0; l < CNN_BLOCK; l++) {
-                        const int64_t e = p * CNN_BLOCK + l;
-                        const float g = relu_masked(pd[e], py[e]);
-                        pdx[e] = a[l] * (g - mg[l] - (px[e] - m[l]) * k[l]);
-                    }
-            }
-        } else {
-            for (int64_t p = 0; p < len; p++)
-                for (int l = 0; l < CNN_BLOCK; l++) {
-                    const int64_t e = p * CNN_BLOCK + l;
-                    pdx[e] = a[l] * (pd[e] - mg[l] - (px[e] - m[l]) * k[l]);
-                }
-        }
+        bwd(len, dy + off, x + off, y ? y + off : NULL, coef + b * 4 * CNN_BLOCK, dx + off,
+            y && dresidual ? dresidual + off : NULL);
     }
     cnn_free(coef);
     return CNN_OK;

@@ -1,4 +1,4 @@
-/* Padded-input and upsampled-gradient buffers for the convolution operators. */
+/* The padded-input buffer of the convolution operators. */
 #include <string.h>
 
 #include "cnn_conv_buffers.h"
@@ -25,30 +25,4 @@ int cnn_conv_pad_input(const cnn_conv_desc* d, const float* x, int64_t cb, float
     }
     *out = dst;
     return CNN_OK;
-}
-
-float* cnn_conv_upsample_grad(const cnn_conv_desc* d, const float* dy, int64_t cb, int64_t* hb_out,
-                              int64_t* wb_out) {
-    const int64_t hb = d->h + d->dh * (d->kh - 1), wb = d->w + d->dw * (d->kw - 1), nb = d->n * cb;
-    const int64_t offh = d->dh * (d->kh - 1) - d->ph, offw = d->dw * (d->kw - 1) - d->pw;
-    float* buf = cnn_alloc((size_t)(nb * hb * wb * CNN_BLOCK), sizeof(float));
-    if (!buf) return NULL;
-#pragma omp parallel for num_threads(cnn_threads_for(nb * hb * wb / 2048 + 1)) schedule(static)
-    for (int64_t b = 0; b < nb; b++) {
-        float* dst = buf + b * hb * wb * CNN_BLOCK;
-        memset(dst, 0, sizeof(float) * hb * wb * CNN_BLOCK);
-        for (int64_t r = 0; r < d->oh; r++) {
-            const int64_t rr = r * d->sh + offh;
-            if (rr < 0 || rr >= hb) continue;
-            for (int64_t c = 0; c < d->ow; c++) {
-                const int64_t cc = c * d->sw + offw;
-                if (cc < 0 || cc >= wb) continue;
-                memcpy(dst + (rr * wb + cc) * CNN_BLOCK, dy + ((b * d->oh + r) * d->ow + c) * CNN_BLOCK,
-                       sizeof(float) * CNN_BLOCK);
-            }
-        }
-    }
-    *hb_out = hb;
-    *wb_out = wb;
-    return buf;
 }

@@ -6,10 +6,12 @@
  * (batch, block, input row) for the average-pool backwards, which gather from the outputs that
  * cover each input pixel instead of scattering, and (batch, block) planes for the max-pool
  * backward scatter. Each output element is computed by one thread in a fixed order, so results do
- * not depend on the thread count. */
+ * not depend on the thread count. The max over a window is cnn_pool_cfg's micro-kernel
+ * (csrc/ukernels/pool/, one per ISA). */
 #include <math.h>
 #include <string.h>
 
+#include "cnn_isa.h"
 #include "cnn_pool.h"
 #include "cnn_reorder.h"
 
@@ -38,39 +40,9 @@ static inline void tap_range(int64_t start, int64_t k, int64_t dil, int64_t size
     *hi = cnn_max64(a, b);
 }
 
-/* The max of a window of nh x nw taps (rows ih0, ih0 + dh, ...; columns iw0, iw0 + dw, ...; all in
- * bounds) of one plane `src` of width w, per lane, into out[16] and its ih * w + iw into arg[16].
- * Taps are scanned row-major and replace the running max if greater or NaN (PyTorch's rule: the
- * first max wins ties, a NaN wins); PyTorch's start is -inf at the first tap's index, which a
- * window of -inf keeps. Shared by max and adaptive max pooling. */
-static inline void window_max(const float* src, int64_t w, int64_t ih0, int64_t nh, int64_t dh,
-                              int64_t iw0, int64_t nw, int64_t dw, float* out, int32_t* arg_out) {
-    float best[CNN_BLOCK];
-    int32_t arg[CNN_BLOCK];
-    for (int l = 0; l < CNN_BLOCK; l++) {
-        best[l] = -INFINITY;
-        arg[l] = (int32_t)(ih0 * w + iw0);
-    }
-    for (int64_t i = 0; i < nh; i++)
-        for (int64_t j = 0; j < nw; j++) {
-            const int64_t pos = (ih0 + i * dh) * w + iw0 + j * dw;
-            const float* v = src + pos * CNN_BLOCK;
-#pragma omp simd /* else GCC unrolls the lanes first and leaves the selects scalar */
-            for (int l = 0; l < CNN_BLOCK; l++) {
-                const float xv = v[l];
-                const int take = (xv > best[l]) | (xv != xv); /* greater, or NaN */
-                best[l] = take ? xv : best[l];
-                arg[l] = take ? (int32_t)pos : arg[l];
-            }
-        }
-    for (int l = 0; l < CNN_BLOCK; l++) {
-        out[l] = best[l];
-        arg_out[l] = arg[l];
-    }
-}
-
 void cnn_max_pool2d_forward(const cnn_pool_desc* d, const float* x, float* y, int32_t* argmax) {
     const int64_t h = d->h, w = d->w, items = d->n * cnn_blocks(d->c) * d->oh;
+    const cnn_maxpool_window_ukernel window_max = cnn_pool_cfg.max_window;
 #pragma omp parallel for num_threads(pool_threads(items, d->ow * d->kh * d->kw * CNN_BLOCK)) schedule(static)
     for (int64_t item = 0; item < items; item++) {
         const int64_t r = item % d->oh, plane = item / d->oh;
@@ -245,6 +217,7 @@ void cnn_adaptive_avg_pool2d_backward(const cnn_pool_desc* d, const float* dy, f
 void cnn_adaptive_max_pool2d_forward(const cnn_pool_desc* d, const float* x, float* y, int32_t* argmax) {
     const int64_t h = d->h, w = d->w, oh = d->oh, ow = d->ow, items = d->n * cnn_blocks(d->c) * oh;
     const int64_t bin_floats = (h / oh + 2) * (w / ow + 2) * CNN_BLOCK;
+    const cnn_maxpool_window_ukernel window_max = cnn_pool_cfg.max_window;
 #pragma omp parallel for num_threads(pool_threads(items, ow * bin_floats)) schedule(static)
     for (int64_t item = 0; item < items; item++) {
         const int64_t r = item % oh, plane = item / oh;

@@ -50,7 +50,7 @@ static inline __attribute__((always_inline)) void dw_fwd_tile(
     for (int q = 0; q < tile; q++)
 #pragma GCC unroll 4
         for (int v = 0; v < DW_NV; v++)
-            DW_STORE(out + q * 16 + v * DW_VW, p->act == CNN_ACT_RELU ? DW_RELU(acc[q][v]) : acc[q][v]);
+            DW_STORE(out + q * p->out_pix_stride + v * DW_VW, p->act == CNN_ACT_RELU ? DW_RELU(acc[q][v]) : acc[q][v]);
 }
 
 void DW_FWD(size_t npix, const float* restrict in, const float* restrict w,
@@ -58,37 +58,55 @@ void DW_FWD(size_t npix, const float* restrict in, const float* restrict w,
     dw_vec b[DW_NV];
 #pragma GCC unroll 4
     for (int v = 0; v < DW_NV; v++) b[v] = bias ? DW_LOAD(bias + v * DW_VW) : (dw_vec){0};
-    const size_t ps = p->in_pix_stride;
+    const size_t ps = p->in_pix_stride, os = p->out_pix_stride;
     size_t t = 0;
-    for (; t + DW_TILE <= npix; t += DW_TILE) dw_fwd_tile(DW_TILE, in + t * ps, w, b, out + t * 16, p);
+    for (; t + DW_TILE <= npix; t += DW_TILE) dw_fwd_tile(DW_TILE, in + t * ps, w, b, out + t * os, p);
     /* the tail in halving tiles (a 7-wide row: 4 + 2 + 1 on avx512), so that a short row still
      * runs several independent FMA chains */
 #if DW_TILE >= 8
-    if (t + 4 <= npix) { dw_fwd_tile(4, in + t * ps, w, b, out + t * 16, p); t += 4; }
+    if (t + 4 <= npix) { dw_fwd_tile(4, in + t * ps, w, b, out + t * os, p); t += 4; }
 #endif
 #if DW_TILE >= 4
-    if (t + 2 <= npix) { dw_fwd_tile(2, in + t * ps, w, b, out + t * 16, p); t += 2; }
+    if (t + 2 <= npix) { dw_fwd_tile(2, in + t * ps, w, b, out + t * os, p); t += 2; }
 #endif
-    if (t < npix) dw_fwd_tile(1, in + t * ps, w, b, out + t * 16, p);
-    if (p->act != CNN_ACT_NONE && p->act != CNN_ACT_RELU) cnn_act_apply(out, npix * 16, p->act, p->alpha);
+    if (t < npix) dw_fwd_tile(1, in + t * ps, w, b, out + t * os, p);
+    if (p->act != CNN_ACT_NONE && p->act != CNN_ACT_RELU)
+        for (t = 0; t < npix; t += os == 16 ? npix : 1)
+            cnn_act_apply(out + t * os, os == 16 ? npix * 16 : 16, p->act, p->alpha);
 }
 
-void DW_BWW(size_t npix, const float* restrict x, size_t x_pix_stride, const float* restrict dy,
-            float* restrict acc_out) {
-    dw_vec a[2][DW_NV]; /* two pixels' chains per lane group hide the FMA latency */
+/* `nt` taps (a compile-time constant at every call) of one kernel row over npix pixels: each dy
+ * pixel is loaded once for all of them, and the nt x DW_NV sums stay in registers. */
+static inline __attribute__((always_inline)) void dw_bww_taps(
+    const int nt, size_t npix, const float* restrict x, size_t ps, size_t ks, const float* restrict dy,
+    float* restrict acc) {
+    dw_vec a[3][DW_NV];
+#pragma GCC unroll 3
+    for (int j = 0; j < nt; j++)
 #pragma GCC unroll 4
-    for (int v = 0; v < DW_NV; v++) a[0][v] = a[1][v] = (dw_vec){0};
-    size_t t = 0;
-    for (; t + 2 <= npix; t += 2)
-#pragma GCC unroll 2
-        for (int q = 0; q < 2; q++)
+        for (int v = 0; v < DW_NV; v++) a[j][v] = (dw_vec){0};
+    for (size_t t = 0; t < npix; t++)
 #pragma GCC unroll 4
-            for (int v = 0; v < DW_NV; v++)
-                a[q][v] += DW_LOAD(x + (t + q) * x_pix_stride + v * DW_VW) * DW_LOAD(dy + (t + q) * 16 + v * DW_VW);
-    for (; t < npix; t++)
+        for (int v = 0; v < DW_NV; v++) {
+            const dw_vec d = DW_LOAD(dy + t * 16 + v * DW_VW);
+#pragma GCC unroll 3
+            for (int j = 0; j < nt; j++) a[j][v] += DW_LOAD(x + t * ps + j * ks + v * DW_VW) * d;
+        }
+#pragma GCC unroll 3
+    for (int j = 0; j < nt; j++)
 #pragma GCC unroll 4
         for (int v = 0; v < DW_NV; v++)
-            a[0][v] += DW_LOAD(x + t * x_pix_stride + v * DW_VW) * DW_LOAD(dy + t * 16 + v * DW_VW);
-#pragma GCC unroll 4
-    for (int v = 0; v < DW_NV; v++) DW_STORE(acc_out + v * DW_VW, DW_LOAD(acc_out + v * DW_VW) + (a[0][v] + a[1][v]));
+            DW_STORE(acc + j * 16 + v * DW_VW, DW_LOAD(acc + j * 16 + v * DW_VW) + a[j][v]);
+}
+
+/* the kernel row in groups of 3 taps (3 x DW_NV sums: 6 of AVX2's 16 registers), then 2 or 1 */
+void DW_BWW(size_t npix, const float* restrict x, size_t x_pix_stride, size_t x_kw_stride, size_t kw,
+            const float* restrict dy, float* restrict acc) {
+    size_t j = 0;
+    for (; j + 3 <= kw; j += 3) dw_bww_taps(3, npix, x + j * x_kw_stride, x_pix_stride, x_kw_stride, dy, acc + j * 16);
+    if (j + 2 <= kw) {
+        dw_bww_taps(2, npix, x + j * x_kw_stride, x_pix_stride, x_kw_stride, dy, acc + j * 16);
+        j += 2;
+    }
+    if (j < kw) dw_bww_taps(1, npix, x + j * x_kw_stride, x_pix_stride, x_kw_stride, dy, acc + j * 16);
 }
