@@ -73,6 +73,7 @@ def kernel_names():
         "activation_backward": cnn_act_cfg.bwd_name.decode(),
         "batch_norm": cnn_bn_cfg.name.decode(),
         "max_pool2d": cnn_pool_cfg.max_window_name.decode(),
+        "linear": gemm_kernel()[0],
     }
 
 

@@ -20,7 +20,7 @@ LEVELS = ("generic", "avx2", "avx512")  # lowest first
 BEST = _kernels.isa_detected()
 OPS = ("conv2d", "conv2d_backward_weights", "conv2d_backward_weights_few_inputs",
        "depthwise_conv2d", "depthwise_conv2d_backward_weights", "activation",
-       "activation_backward", "batch_norm", "max_pool2d")
+       "activation_backward", "batch_norm", "max_pool2d", "linear")
 
 
 def _expected_level(requested):

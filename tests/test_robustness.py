@@ -150,7 +150,8 @@ VALID = [
 
 
 def _arrays(obj):
-    """Every ndarray reachable from an argument (Blocked data, PackedConv weights and packings)."""
+    """Every ndarray reachable from an argument (Blocked data, PackedConv and PackedLinear weights
+    and packings)."""
     if isinstance(obj, np.ndarray):
         return [obj]
     if isinstance(obj, Blocked):
@@ -160,6 +161,8 @@ def _arrays(obj):
         for part in obj.forward_packing if isinstance(obj.forward_packing, tuple) else (obj.forward_packing,):
             out += _arrays(part)
         return out
+    if isinstance(obj, F.PackedLinear):
+        return [obj.weight] + _arrays(obj.forward_packing)
     if isinstance(obj, (tuple, list)):
         return [a for o in obj for a in _arrays(o)]
     return []

@@ -8,7 +8,7 @@ from ..functional import _pool as P
 from ..functional._conv import (PackedConv, conv2d_blocked, conv_backward_data_blocked,
                                 conv_backward_weights_blocked, conv_geometry)
 from ..functional._layout import Blocked
-from ..functional._linear import linear_backward_packed, linear_packed
+from ..functional._linear import grad_input, linear_backward_packed, linear_packed
 from ..functional._loss import _ce_inputs, _run as _ce_run
 from .lazy import blocked_input
 from .ops import as_tensor, output, recording
@@ -83,21 +83,9 @@ def linear(x, packed, weight, bias):
             bias.accumulate_grad(dy.sum(axis=0, dtype=np.float32))
         if not needs[0]:
             return [None]
-        return [_input_grad_linear(dy, packed)]
+        return [grad_input(np.ascontiguousarray(dy, dtype=np.float32), packed)]
 
     return output(y, y.shape, [x], "Linear", backward, params)
-
-
-def _input_grad_linear(dy, packed):
-    from ..functional._linear import _blocked_to_rows, _geometry, _rows_to_blocked
-
-    n = dy.shape[0]
-    if n == 0:
-        return np.zeros((0, packed.in_features), np.float32)
-    g = _geometry(n, packed)
-    pt, lot, cntt, _ = packed.transposed_packing
-    dyb = _rows_to_blocked(np.ascontiguousarray(dy, dtype=np.float32), packed.out_features)
-    return _blocked_to_rows(_kernels.conv_backward_data(g, dyb, pt, lot, cntt), packed.in_features)
 
 
 # ---------------------------------------------------------------------------- dropout ---

@@ -85,19 +85,12 @@ def conv_backward_weights_blocked(xb, dyb, packed, g):
 
 def linear_backward_data(dy, packed):
     """Input gradient of a linear layer, as linear_backward_packed computes it."""
-    g = _L._geometry(dy.shape[0], packed)
-    pt, lot, cntt, _ = packed.transposed_packing
-    dyb = _L._rows_to_blocked(dy, packed.out_features)
-    return _L._blocked_to_rows(_kernels.conv_backward_data(g, dyb, pt, lot, cntt), packed.in_features)
+    return _L.grad_input(dy, packed)
 
 
 def linear_backward_weights(dy, x, packed):
     """Weight gradient of a linear layer, as linear_backward_packed computes it."""
-    g = _L._geometry(dy.shape[0], packed)
-    _, lo, cnt, nicb_max = packed.forward_packing
-    dwp = _kernels.conv_backward_weights(g, _L._rows_to_blocked(x, packed.in_features),
-                                         _L._rows_to_blocked(dy, packed.out_features), lo, cnt, nicb_max)
-    return _kernels.conv_unpack(g, dwp, lo).reshape(packed.out_features, packed.in_features)
+    return _L.grad_weight(dy, x)
 
 
 # ----------------------------------------------------------------------------------- specs ---

@@ -1,22 +1,50 @@
-"""Linear layers as a 1x1 convolution over a 1 x N "image": the batch becomes the pixel row, so
-the same packed-GEMM micro-kernels (pixels x 16 outputs in registers, weights streamed in packed
-order) serve both, and the backward passes are the convolution's."""
+"""Linear layers on the packed GEMM (csrc/ops/gemm.c): forward y = x W^T + b, backward-data
+dx = dy W and backward-weights dW = dy^T x are each one GEMM; the weight operand of the first two
+is packed once per weight version (PackedLinear), the other operands per call inside the GEMM."""
 import numpy as np
 
 from .. import _kernels
-from ._conv import ConvGeometry, PackedConv, _as_bias
+from ._conv import _as_bias
 from ._validate import as_float32, check_shape
 
 __all__ = ["linear", "linear_backward", "PackedLinear", "linear_packed", "linear_backward_packed"]
 
 
-class PackedLinear(PackedConv):
-    """Linear weights (out_features, in_features) packed for the kernels."""
+class PackedLinear:
+    """Linear weights (out_features, in_features) packed for the GEMM: W^T for the forward and
+    (built on first use) W for backward-data. A packing belongs to the ISA level's micro-kernel
+    (its panel width); after a level change it is built again. Build a new PackedLinear whenever
+    the weights change."""
 
     def __init__(self, weight):
         w = as_float32(weight, "weight", 2, "(out_features, in_features)")
-        super().__init__(w.reshape(w.shape[0], w.shape[1], 1, 1), 1)
+        # a private copy: the lazily built backward-data packing must match the forward one even
+        # if the caller changes its array in place in between (pooled: a layer packs every step)
+        if w is weight:
+            w = _kernels.pooled_empty(w.shape, np.float32)
+            np.copyto(w, weight)
+        self.weight = w
         self.out_features, self.in_features = w.shape
+        self._forward = self._transposed = None
+        self.forward_packing
+
+    @property
+    def forward_packing(self):
+        """B = W^T (in_features x out_features) in panels: (panels, k, n, nr)."""
+        self._forward = _current(self._forward, self.weight, True)
+        return self._forward
+
+    @property
+    def transposed_packing(self):
+        """B = W (out_features x in_features) in panels, for backward-data."""
+        self._transposed = _current(self._transposed, self.weight, False)
+        return self._transposed
+
+
+def _current(packing, w, trans):
+    if packing is None or packing[3] != _kernels.gemm_kernel()[2]:
+        packing = _kernels.gemm_pack_b(w, trans)
+    return packing
 
 
 def _check_packed(packed):
@@ -31,36 +59,26 @@ def _rows(x, name, features):
     return x
 
 
-def _rows_to_blocked(x, features):
-    """(N, F) -> (1, ceil(F/16), 1, N, 16): features blocked, the batch along the pixel row."""
-    n = x.shape[0]
-    fb = (features + 15) // 16
-    padded = np.zeros((n, fb * 16), dtype=np.float32)
-    padded[:, :features] = x
-    return np.ascontiguousarray(padded.reshape(n, fb, 16).transpose(1, 0, 2)).reshape(1, fb, 1, n, 16)
-
-
-def _blocked_to_rows(yb, features):
-    fb, n = yb.shape[1], yb.shape[3]
-    return np.ascontiguousarray(yb.reshape(fb, n, 16).transpose(1, 0, 2).reshape(n, fb * 16)[:, :features])
-
-
-def _geometry(n, packed):
-    return ConvGeometry(1, packed.in_features, 1, n, packed.out_features, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, n)
-
-
 def linear_packed(x, packed, bias=None):
     """y = x @ W.T + bias for an (N, in_features) float32 array and a PackedLinear."""
     _check_packed(packed)
     x = _rows(x, "input", packed.in_features)
     bias = _as_bias(bias, packed.out_features)
-    n = x.shape[0]
-    if n == 0:
+    if x.shape[0] == 0:
         return np.zeros((0, packed.out_features), dtype=np.float32)
-    g = _geometry(n, packed)
-    p, lo, cnt, _ = packed.forward_packing
-    yb = _kernels.conv_forward(g, _rows_to_blocked(x, packed.in_features), p, lo, cnt, bias, False)
-    return _blocked_to_rows(yb, packed.out_features)
+    return _kernels.gemm_packed(x, False, packed.forward_packing, bias)
+
+
+def grad_input(dy, packed):
+    """dx = dy @ W for a C-contiguous float32 (N, out_features) dy (N may be 0)."""
+    if dy.shape[0] == 0:
+        return np.zeros((0, packed.in_features), dtype=np.float32)
+    return _kernels.gemm_packed(dy, False, packed.transposed_packing)
+
+
+def grad_weight(dy, x):
+    """dW = dy.T @ x for C-contiguous float32 dy (N, out_features) and x (N, in_features)."""
+    return _kernels.gemm(dy, True, x, False)
 
 
 def linear_backward_packed(dy, x, packed, need_input_grad=True):
@@ -69,23 +87,8 @@ def linear_backward_packed(dy, x, packed, need_input_grad=True):
     x = _rows(x, "input", packed.in_features)
     dy = as_float32(dy, "grad_output", 2, "(N, out_features)")
     check_shape(dy, "grad_output", (x.shape[0], packed.out_features))
-    n = x.shape[0]
-    if n == 0:
-        gi = np.zeros((0, packed.in_features), dtype=np.float32) if need_input_grad else None
-        return (gi, np.zeros((packed.out_features, packed.in_features), dtype=np.float32),
-                np.zeros(packed.out_features, dtype=np.float32))
-    g = _geometry(n, packed)
-    dyb = _rows_to_blocked(dy, packed.out_features)
-    xb = _rows_to_blocked(x, packed.in_features)
-    dx = None
-    if need_input_grad:
-        pt, lot, cntt, _ = packed.transposed_packing
-        dx = _blocked_to_rows(_kernels.conv_backward_data(g, dyb, pt, lot, cntt), packed.in_features)
-    _, lo, cnt, nicb_max = packed.forward_packing
-    dwp = _kernels.conv_backward_weights(g, xb, dyb, lo, cnt, nicb_max)
-    dw = _kernels.conv_unpack(g, dwp, lo).reshape(packed.out_features, packed.in_features)
-    db = _kernels.bias_grad(dyb, packed.out_features)
-    return dx, dw, db
+    dx = grad_input(dy, packed) if need_input_grad else None
+    return dx, grad_weight(dy, x), dy.sum(axis=0, dtype=np.float32)
 
 
 def _linear_inputs(input, weight):

@@ -1,5 +1,6 @@
 /* Detect the CPU once and fill one kernel table per operator. Operators read the tables and
  * never test CPU features in a hot loop. */
+#include "cnn_gemm.h"
 #include "cnn_isa.h"
 #include "cnn_probe.h"
 
@@ -70,6 +71,7 @@ int cnn_isa_select(int level) {
         default: FILL_TABLES(generic); break;
     }
     cnn_fma_peak_select(level);
+    cnn_gemm_select(level);
     current_level = level;
     return level;
 }
