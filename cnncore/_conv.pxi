@@ -217,7 +217,7 @@ def conv_forward_force_tile(int blocks, int pix):
 
 cdef extern from "cnn_isa.h":
     ctypedef struct cnn_conv_tiles:
-        size_t max_blocks, vectors
+        size_t max_blocks, vectors, registers
         size_t max_pix[4]
     const cnn_conv_tiles* cnn_conv_fwd_tiles()
 

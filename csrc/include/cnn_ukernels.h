@@ -29,10 +29,11 @@ typedef struct {
 typedef void (*cnn_conv_fwd_ukernel)(size_t nblk, size_t npix, const float* in, const float* w,
                                      const float* bias, float* out, const cnn_conv_params* p);
 /* The register tiles a forward kernel has: up to max_blocks output blocks, and for b blocks at
- * most max_pix[b - 1] pixels per tile, each block of a pixel `vectors` registers (exported by
- * each kernel as cnn_f32_conv2d_nchw16c_tiles__<isa>; the dispatch chooses a tile per shape). */
+ * most max_pix[b - 1] pixels per tile, each block of a pixel `vectors` of the ISA's `registers`
+ * vector registers (exported by each kernel as cnn_f32_conv2d_nchw16c_tiles__<isa>; the
+ * dispatch chooses a tile per shape). */
 typedef struct {
-    size_t max_blocks, vectors;
+    size_t max_blocks, vectors, registers;
     size_t max_pix[4];
 } cnn_conv_tiles;
 

@@ -8,10 +8,14 @@
 
 /* Estimated cycles of one input lane of a b-block x p-pixel tile: the FMAs (two per cycle), the
  * loads (b * vectors weight rows + p broadcasts, about one per cycle: the AVX-512 1 x 14 tile ran
- * at ~50% of peak, 15 loads per 14 FMAs) or the FMA latency (4 cycles per accumulator chain). */
+ * at ~50% of peak, 15 loads per 14 FMAs; weight vectors that do not fit in the registers left by
+ * the accumulators and the broadcast are read again for every further pixel) or the FMA latency
+ * (4 cycles per accumulator chain). */
 static double tile_cycles(const cnn_conv_tiles* t, int64_t b, int64_t p) {
-    const double nv = (double)t->vectors;
-    const double fma = b * p * nv / 2.0, loads = b * nv + p;
+    const int64_t nv = (int64_t)t->vectors;
+    const int64_t spill = b * p * nv + b * nv + 1 - (int64_t)t->registers;
+    const double fma = b * p * nv / 2.0;
+    const double loads = (double)(b * nv + p + (spill > 0 ? spill * (p - 1) : 0));
     double c = fma > loads ? fma : loads;
     return c > 4.0 ? c : 4.0;
 }

@@ -1,6 +1,7 @@
 /* Direct convolution forward micro-kernel on NCHW16c: one source compiled once per ISA
  * (conv2d_fwd_nchw16c__<isa>.c define CNN_UKERNEL_ISA, the vector width CF_VW in floats and the
- * tile sizes CF_MAX_BLOCKS and CF_PIX_1 .. CF_PIX_<CF_MAX_BLOCKS>, then include it). A tile is
+ * tile sizes CF_MAX_BLOCKS and CF_PIX_1 .. CF_PIX_<CF_MAX_BLOCKS>, and its vector register count
+ * CF_REGS, then include it). A tile is
  * `nb` 16-channel output blocks x `T` output pixels, nb * T * 16 / CF_VW accumulator registers:
  * per input lane the nb weight rows are loaded once and each of the T input values is broadcast
  * once and used by all nb blocks (the "explicit broadcast" tile: nb = 4, T = 6 on avx512 does
@@ -32,7 +33,7 @@ typedef float cf_uvec __attribute__((vector_size(CF_VW * 4), aligned(4), may_ali
 #define CF_LOAD(p) ((cf_vec) * (const cf_uvec*)(p))
 #define CF_STORE(p, v) (*(cf_uvec*)(p) = (v))
 
-const cnn_conv_tiles CF_TILES = {CF_MAX_BLOCKS, CF_NV, {CF_PIX_1, CF_PIX_2, CF_PIX_3, CF_PIX_4}};
+const cnn_conv_tiles CF_TILES = {CF_MAX_BLOCKS, CF_NV, CF_REGS, {CF_PIX_1, CF_PIX_2, CF_PIX_3, CF_PIX_4}};
 
 /* NB blocks x T pixels, both compile-time constants at every call (the accumulators are
  * registers); the contract is cnn_conv_fwd_ukernel's. */

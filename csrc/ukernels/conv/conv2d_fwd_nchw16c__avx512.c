@@ -3,6 +3,7 @@
  * (at most 24 of the 32 zmm registers accumulate; the broadcast folds into the FMA). */
 #define CNN_UKERNEL_ISA avx512
 #define CF_VW 16
+#define CF_REGS 32
 #define CF_MAX_BLOCKS 4
 #define CF_PIX_1 14
 #define CF_PIX_2 12
