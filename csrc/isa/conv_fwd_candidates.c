@@ -8,14 +8,16 @@
 
 /* Estimated cycles of one input lane of a b-block x p-pixel tile: the FMAs (two per cycle), the
  * loads (b * vectors weight rows + p broadcasts, about one per cycle: the AVX-512 1 x 14 tile ran
- * at ~50% of peak, 15 loads per 14 FMAs; weight vectors that do not fit in the registers left by
- * the accumulators and the broadcast are read again for every further pixel) or the FMA latency
- * (4 cycles per accumulator chain). */
+ * at ~50% of peak, 15 loads per 14 FMAs; a weight vector that does not fit in the registers left
+ * by the accumulators and the broadcast is read by every FMA that uses it, counted twice: a load
+ * and a longer dependency chain; AVX2's 2 x 3 tile measured 0-20% slower than its 1 x 6 with one
+ * such vector, so it is taken only where it saves whole pixel tiles) or the FMA latency (4 cycles
+ * per accumulator chain). */
 static double tile_cycles(const cnn_conv_tiles* t, int64_t b, int64_t p) {
     const int64_t nv = (int64_t)t->vectors;
     const int64_t spill = b * p * nv + b * nv + 1 - (int64_t)t->registers;
     const double fma = b * p * nv / 2.0;
-    const double loads = (double)(b * nv + p + (spill > 0 ? spill * (p - 1) : 0));
+    const double loads = (double)(b * nv + p + (spill > 0 ? 2 * spill * p : 0));
     double c = fma > loads ? fma : loads;
     return c > 4.0 ? c : 4.0;
 }

@@ -118,7 +118,8 @@ static int padded_copy_pays(const direct_args* a) {
         cnn_valid_taps(r * a->sh - a->ph, a->dh, a->kh, a->h, &i0, &i1);
         taps_direct += i1 - i0;
     }
-    const double lanes = (double)(a->nicb_max * CNN_BLOCK * a->kw); /* per kernel row */
+    /* input lanes per kernel row (a 3-channel input has 3 of its block's 16) */
+    const double lanes = (double)(cnn_min64(a->c_in, a->nicb_max * CNN_BLOCK) * a->kw);
     const double direct = cnn_conv_fwd_row_cycles(&g) * lanes * (double)taps_direct;
     g.inner = a->ow;
     const double copy = 0.25 * (double)(a->icb * (a->h + 2 * a->ph) * (a->w + 2 * a->pw) * CNN_BLOCK);
