@@ -122,7 +122,10 @@ static int padded_copy_pays(const direct_args* a) {
     const double lanes = (double)(cnn_min64(a->c_in, a->nicb_max * CNN_BLOCK) * a->kw);
     const double direct = cnn_conv_fwd_row_cycles(&g) * lanes * (double)taps_direct;
     g.inner = a->ow;
-    const double copy = 0.25 * (double)(a->icb * (a->h + 2 * a->ph) * (a->w + 2 * a->pw) * CNN_BLOCK);
+    /* about a cycle per float: the copy is zeroed, written and read back, beyond the caches for a
+     * batch of first-layer inputs (3 channels padded to 16 lanes: AVX2's seed conv1 ran 0.64-0.92x
+     * of the uncopied convolution when this was priced at a quarter) */
+    const double copy = 1.0 * (double)(a->icb * (a->h + 2 * a->ph) * (a->w + 2 * a->pw) * CNN_BLOCK);
     const double padded = cnn_conv_fwd_row_cycles(&g) * lanes * (double)(a->oh * a->kh) + copy;
     return padded < direct;
 }
