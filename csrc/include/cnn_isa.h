@@ -75,10 +75,6 @@ extern const cnn_conv_fwd_candidate cnn_conv_fwd_candidates[];
 extern const size_t cnn_conv_fwd_ncandidates;
 /* Choose the plan for `g` from the current ISA's kernel (or the forced tile, see below). */
 void cnn_conv_fwd_select(const cnn_conv_geometry* g, cnn_conv_fwd_plan* plan);
-/* The cost model behind the choice: estimated cycles per input lane of one output row over all
- * output blocks, in the tile the candidates choose for g (the engine weighs a padded copy of the
- * input, which makes every column interior, with it). */
-double cnn_conv_fwd_row_cycles(const cnn_conv_geometry* g);
 /* The current ISA's forward kernel tiles. */
 const cnn_conv_tiles* cnn_conv_fwd_tiles(void);
 /* The plan of the last forward selection (the bench names the candidate a row ran). */

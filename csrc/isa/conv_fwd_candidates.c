@@ -55,11 +55,6 @@ static size_t best_blocks(const cnn_conv_geometry* g, const cnn_conv_tiles* t) {
     return best;
 }
 
-double cnn_conv_fwd_row_cycles(const cnn_conv_geometry* g) {
-    const cnn_conv_tiles* t = cnn_conv_cfg.fwd_tiles;
-    return row_cycles(g, t, (int64_t)best_blocks(g, t));
-}
-
 static int blocks_can_handle(const cnn_conv_geometry* g, const cnn_conv_tiles* t) {
     return best_blocks(g, t) >= 2;
 }

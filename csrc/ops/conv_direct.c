@@ -105,29 +105,14 @@ static void direct_conv(const direct_args* a) {
 }
 
 /* Border columns run one pixel at a time (their kernel columns clipped), at a fraction of the
- * register-tiled speed; a zero-padded copy of the input makes every column interior (and computes
- * the taps of the top and bottom rows that read padding) for the price of writing that copy. The
- * forward cost model (cnn_isa.h) weighs the two per shape. */
+ * register-tiled speed; on narrow images, where they are a large share of each row, a zero-padded
+ * copy of the input (all columns interior) is cheaper than that. The copy also computes the taps
+ * that read padding, as PyTorch does (0 * Inf = NaN with a non-finite weight;
+ * tests/test_robustness.py checks it on a narrow image). */
 static int padded_copy_pays(const direct_args* a) {
-    cnn_conv_geometry g;
-    direct_geometry(a, &g);
-    if ((a->ph == 0 && a->pw == 0) || g.inner == a->ow) return 0;
-    int64_t taps_direct = 0; /* kernel rows run over all output rows without the copy */
-    for (int64_t r = 0; r < a->oh; r++) {
-        int64_t i0, i1;
-        cnn_valid_taps(r * a->sh - a->ph, a->dh, a->kh, a->h, &i0, &i1);
-        taps_direct += i1 - i0;
-    }
-    /* input lanes per kernel row (a 3-channel input has 3 of its block's 16) */
-    const double lanes = (double)(cnn_min64(a->c_in, a->nicb_max * CNN_BLOCK) * a->kw);
-    const double direct = cnn_conv_fwd_row_cycles(&g) * lanes * (double)taps_direct;
-    g.inner = a->ow;
-    /* about a cycle per float: the copy is zeroed, written and read back, beyond the caches for a
-     * batch of first-layer inputs (3 channels padded to 16 lanes: AVX2's seed conv1 ran 0.64-0.92x
-     * of the uncopied convolution when this was priced at a quarter) */
-    const double copy = 1.0 * (double)(a->icb * (a->h + 2 * a->ph) * (a->w + 2 * a->pw) * CNN_BLOCK);
-    const double padded = cnn_conv_fwd_row_cycles(&g) * lanes * (double)(a->oh * a->kh) + copy;
-    return padded < direct;
+    int64_t c_lo, c_hi;
+    interior_columns(a, &c_lo, &c_hi);
+    return !((a->ph == 0 && a->pw == 0) || 8 * (a->ow - (c_hi - c_lo)) <= a->ow);
 }
 
 int cnn_conv_run_direct(const direct_args* a) {
