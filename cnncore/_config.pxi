@@ -18,7 +18,6 @@ cdef extern from "cnn_isa.h":
         const char* fwd_name
         const char* bww_name
         const char* bww_small_name
-        size_t fwd_max_pix
         size_t bww_max_lanes
     ctypedef struct cnn_dwconv_config:
         const char* fwd_name

@@ -188,3 +188,42 @@ def dwconv_backward_weights(geom, const float[:, :, :, :, ::1] x, const float[:,
         rc = cnn_dwconv2d_backward_weights(&d, &x[0, 0, 0, 0, 0], &dy[0, 0, 0, 0, 0], &dw[0, 0, 0, 0])
     _check(rc)
     return out
+
+
+cdef extern from "cnn_isa.h":
+    ctypedef struct cnn_conv_fwd_plan:
+        const char* candidate
+        const char* kernel_name
+        size_t blocks, pix
+    void cnn_conv_fwd_last(cnn_conv_fwd_plan* plan)
+    void cnn_conv_fwd_force_tile(size_t blocks, size_t pix)
+
+
+def conv_forward_last_plan():
+    """The register tile of the last direct convolution (forward, or backward-data, which runs
+    the same engine): (candidate name, kernel name, output blocks, pixels per kernel call)."""
+    cdef cnn_conv_fwd_plan p
+    cnn_conv_fwd_last(&p)
+    return p.candidate.decode(), p.kernel_name.decode(), int(p.blocks), int(p.pix)
+
+
+def conv_forward_force_tile(int blocks, int pix):
+    """Tests: run every direct convolution in `blocks` output blocks x `pix` pixel tiles (one
+    block where the blocks do not share their inputs); blocks=0 returns to the per-shape choice."""
+    if blocks < 0 or pix < 0:
+        raise ValueError("conv_forward_force_tile: blocks and pix must be >= 0, got %d, %d" % (blocks, pix))
+    cnn_conv_fwd_force_tile(blocks, pix)
+
+
+cdef extern from "cnn_isa.h":
+    ctypedef struct cnn_conv_tiles:
+        size_t max_blocks, vectors, registers
+        size_t max_pix[4]
+    const cnn_conv_tiles* cnn_conv_fwd_tiles()
+
+
+def conv_forward_tiles():
+    """The current ISA's forward kernel tiles: (max output blocks, registers per block and pixel,
+    [max pixels for 1 block, 2 blocks, ...])."""
+    cdef const cnn_conv_tiles* t = cnn_conv_fwd_tiles()
+    return int(t.max_blocks), int(t.vectors), [int(t.max_pix[b]) for b in range(t.max_blocks)]

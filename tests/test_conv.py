@@ -2,10 +2,10 @@
 
 conv2d / conv2d_relu and their backward, and the blocked entry points (conv2d_blocked,
 conv2d_backward_blocked with PackedConv), on shapes at the tile edges: channels below, at, above and
-not a multiple of the 16-lane block; widths around the forward kernels' pixel tiles (14 on AVX-512,
-6 on AVX2, 8 generic); stride, padding, dilation, non-square kernels, groups, depthwise. Also a
-finite-difference check, thread-count and ISA independence, argument handling, error messages and
-NaN propagation. Every kernel output starts NaN-filled (conftest), so an unwritten element fails.
+not a multiple of the 16-lane block; widths around the forward kernels' one-block pixel tiles (14 on
+AVX-512, 6 on AVX2, 4 generic; every tile is forced in test_conv_tiles.py); stride, padding, dilation,
+non-square kernels, groups, depthwise. Also a finite-difference check, thread-count and ISA
+independence, argument handling, error messages and NaN propagation. Every kernel output starts NaN-filled (conftest), so an unwritten element fails.
 """
 import numpy as np
 import pytest

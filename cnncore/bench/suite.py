@@ -436,6 +436,9 @@ SUITE = [
     ConvSpec("seed conv1 3->32 @32x32", 3, 32, 32, 3, 1, 1, first=True),
     ConvSpec("seed conv2 32->64 @16x16", 32, 64, 16, 3, 1, 1),
     ConvSpec("seed conv3 64->128 @8x8", 64, 128, 8, 3, 1, 1),
+    # ResNet-20's first stage: one 16-channel output block, the one-block "row" tile (every other
+    # conv row runs the several-blocks tile on AVX-512 and AVX2; csrc/isa/conv_fwd_candidates.c)
+    ConvSpec("r20 conv3x3 16->16 @32x32", 16, 16, 32, 3, 1, 1),
     # ResNet-18 (and ResNet-50's 1x1 reduce) at ImageNet sizes, batch 8
     ConvSpec("r18 stem 7x7/2 3->64 @224", 3, 64, 224, 7, 2, 3, batch=8, first=True),
     ConvSpec("r18 conv3x3 64->64 @56", 64, 64, 56, 3, 1, 1, batch=8),

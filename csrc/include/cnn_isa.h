@@ -17,7 +17,7 @@ const char* cnn_isa_name(int level);
 typedef struct {
     cnn_conv_fwd_ukernel fwd;
     const char* fwd_name;
-    size_t fwd_max_pix;
+    const cnn_conv_tiles* fwd_tiles; /* the forward kernel's register tiles */
     /* backward-weights: the per-tap kernel (up to bww_max_lanes input lanes per call) and the
      * several-taps-per-call kernel for layers with <= 3 input channels */
     cnn_conv_bww_ukernel bww;
@@ -57,6 +57,48 @@ typedef struct {
 extern cnn_conv_config cnn_conv_cfg;
 extern cnn_pool_config cnn_pool_cfg;
 extern cnn_bn_config cnn_bn_cfg;
+
+/* ---- kernel choice per shape (oneDNN's primitive-descriptor idea) ----
+ * An operator describes the shape once per call (before its threads start) and walks its
+ * ordered candidate list: the first candidate whose can_handle accepts the shape runs it, with the
+ * configuration (register tile) that candidate chose for the shape. */
+typedef struct {
+    int64_t c_in, c_out, icb, ocb, nicb_max;
+    int64_t kh, kw, oh, ow;
+    int64_t inner;       /* output columns in register tiles (the rest touch the padding: 1 each) */
+    int uniform_blocks;  /* every output block reads the same input blocks (groups == 1) */
+} cnn_conv_geometry;
+
+/* What runs a forward (and the stride-1 backward-data) direct convolution of one shape: the
+ * candidate's name, the kernel, and its tile: `blocks` output blocks x at most `pix` pixels per
+ * kernel call. */
+typedef struct {
+    const char* candidate;
+    cnn_conv_fwd_ukernel kernel;
+    const char* kernel_name;
+    size_t blocks, pix;
+} cnn_conv_fwd_plan;
+
+typedef struct {
+    const char* name;
+    /* 1 when the candidate runs this shape (and, for a specialised tile, when it beats the next
+     * candidate on it); then configure fills the plan's tile */
+    int (*can_handle)(const cnn_conv_geometry* g, const cnn_conv_tiles* t);
+    void (*configure)(const cnn_conv_geometry* g, const cnn_conv_tiles* t, cnn_conv_fwd_plan* plan);
+} cnn_conv_fwd_candidate;
+
+/* The forward candidates in order of preference (the last handles every shape). */
+extern const cnn_conv_fwd_candidate cnn_conv_fwd_candidates[];
+extern const size_t cnn_conv_fwd_ncandidates;
+/* Choose the plan for `g` from the current ISA's kernel (or the forced tile, see below). */
+void cnn_conv_fwd_select(const cnn_conv_geometry* g, cnn_conv_fwd_plan* plan);
+/* The current ISA's forward kernel tiles. */
+const cnn_conv_tiles* cnn_conv_fwd_tiles(void);
+/* The plan of the last forward selection (the bench names the candidate a row ran). */
+void cnn_conv_fwd_last(cnn_conv_fwd_plan* plan);
+/* Tests: force every forward convolution to `blocks` x `pix` tiles (blocks 1 where the blocks do
+ * not share their inputs); blocks == 0 returns to the per-shape choice. */
+void cnn_conv_fwd_force_tile(size_t blocks, size_t pix);
 extern cnn_act_config cnn_act_cfg;
 extern cnn_dwconv_config cnn_dwconv_cfg;
 

@@ -8,25 +8,35 @@
 
 #include "cnn_act.h"
 
-/* ---- direct convolution forward on NCHW16c, one tile = npix output pixels x 16 channels ----
- * out[t][o] = bias[o] + sum_{c < nicb, i < kh, j < kw, l < lanes(c)}
+/* ---- direct convolution forward on NCHW16c: nblk output blocks x npix output pixels ----
+ * out[k*out_ocb_stride + t*16 + o] = bias[k*16 + o] + sum_{c < nicb, i < kh, j < kw, l < lanes(c)}
  *             in[c*in_icb_stride + i*in_kh_stride + j*in_kw_stride + t*in_pix_stride + l]
- *             * w[c*w_icb_stride + i*w_kh_stride + j*256 + l*16 + o]
- * where lanes(c) = 16 except ic_last for the last block; then the activation `act` (cnn_act.h,
- * CNN_ACT_NONE for none) with its parameter `alpha`, applied by cnn_act_apply on the stored tile.
- * `in` points at the first input pixel of the tile's first tap; `w` at that tap's 16x16 block of
- * the packed weights [icb][kh][kw][16 in][16 out] (kh, kw here may be a sub-range of the full
- * kernel: taps that fall into the padding are skipped by the caller, not computed on zeros);
- * `bias` is 16 floats or NULL; out is npix*16. */
+ *             * w[k*w_ocb_stride + c*w_icb_stride + i*w_kh_stride + j*256 + l*16 + o]
+ * for every block k < nblk and pixel t < npix (any counts: the kernel splits them into its
+ * register tiles, cnn_conv_tiles), where lanes(c) = 16 except ic_last for the last block; then
+ * the activation `act` (cnn_act.h, CNN_ACT_NONE for none) with its parameter `alpha`, applied by
+ * cnn_act_apply on the stored tile. All nblk blocks read the same input blocks. `in` points at
+ * the first input pixel of the tile's first tap; `w` at that tap's 16x16 block of the first
+ * output block's packed weights [icb][kh][kw][16 in][16 out] (kh, kw here may be a sub-range of
+ * the full kernel: taps that fall into the padding are skipped by the caller, not computed on
+ * zeros); `bias` is nblk*16 floats or NULL. */
 typedef struct {
     size_t nicb, kh, kw, ic_last;
     size_t in_icb_stride, in_kh_stride, in_kw_stride, in_pix_stride;
-    size_t w_icb_stride, w_kh_stride;
+    size_t w_icb_stride, w_kh_stride, w_ocb_stride, out_ocb_stride;
     int act;
     float alpha;
 } cnn_conv_params;
-typedef void (*cnn_conv_fwd_ukernel)(size_t npix, const float* in, const float* w,
+typedef void (*cnn_conv_fwd_ukernel)(size_t nblk, size_t npix, const float* in, const float* w,
                                      const float* bias, float* out, const cnn_conv_params* p);
+/* The register tiles a forward kernel has: up to max_blocks output blocks, and for b blocks at
+ * most max_pix[b - 1] pixels per tile, each block of a pixel `vectors` of the ISA's `registers`
+ * vector registers (exported by each kernel as cnn_f32_conv2d_nchw16c_tiles__<isa>; the
+ * dispatch chooses a tile per shape). */
+typedef struct {
+    size_t max_blocks, vectors, registers;
+    size_t max_pix[4];
+} cnn_conv_tiles;
 
 /* ---- convolution backward-weights (csrc/ukernels/convbww), one tile = ni input lanes x 16
  * output channels of one tap ----
@@ -114,8 +124,9 @@ typedef void (*cnn_maxpool_window_ukernel)(const float* src, int64_t w, int64_t 
                                            float* out, int32_t* arg_out);
 
 #define CNN_DECLARE_UKERNELS(isa)                                                                  \
-    void cnn_f32_conv2d_nchw16c_ukernel__##isa(size_t, const float*, const float*, const float*,   \
-                                               float*, const cnn_conv_params*);                   \
+    void cnn_f32_conv2d_nchw16c_ukernel__##isa(size_t, size_t, const float*, const float*,         \
+                                               const float*, float*, const cnn_conv_params*);     \
+    extern const cnn_conv_tiles cnn_f32_conv2d_nchw16c_tiles__##isa;                               \
     void cnn_f32_conv2d_bww_nchw16c_ukernel__##isa(size_t, size_t, const float*, const float*,     \
                                                    float*, const cnn_convbw_params*);             \
     void cnn_f32_dwconv2d_nchw16c_ukernel__##isa(size_t, const float*, const float*, const float*, \
@@ -141,9 +152,5 @@ CNN_DECLARE_UKERNELS(avx512)
 CNN_DECLARE_UKERNELS(avx2)
 CNN_DECLARE_UKERNELS(generic)
 
-/* Largest tiles of each ISA's forward kernels (pixels per call). */
-#define CNN_CONV_FWD_MAX_PIX_avx512 14
-#define CNN_CONV_FWD_MAX_PIX_avx2 6
-#define CNN_CONV_FWD_MAX_PIX_generic 8
 
 #endif

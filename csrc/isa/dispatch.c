@@ -36,7 +36,7 @@ const char* cnn_isa_name(int level) {
     do {                                                                              \
         cnn_conv_cfg.fwd = cnn_f32_conv2d_nchw16c_ukernel__##isa;                     \
         cnn_conv_cfg.fwd_name = "cnn_f32_conv2d_nchw16c_ukernel__" #isa;              \
-        cnn_conv_cfg.fwd_max_pix = CNN_CONV_FWD_MAX_PIX_##isa;                        \
+        cnn_conv_cfg.fwd_tiles = &cnn_f32_conv2d_nchw16c_tiles__##isa;                \
         cnn_conv_cfg.bww = cnn_f32_conv2d_bww_nchw16c_ukernel__##isa;                 \
         cnn_conv_cfg.bww_name = "cnn_f32_conv2d_bww_nchw16c_ukernel__" #isa;          \
         cnn_conv_cfg.bww_max_lanes = cnn_f32_conv2d_bww_nchw16c_max_lanes__##isa;     \
