@@ -93,3 +93,24 @@ def test_linear_bad_input(args, exc, match):
 def test_linear_backward_bad_grad_shape():
     with pytest.raises(ValueError, match="grad_output: expected shape"):
         F.linear_backward(np.ones((2, 5)), np.ones((2, 3)), np.ones((4, 3)))
+
+
+@pytest.mark.parametrize("n, fin, fout", [(3, 300, 70), (16, 513, 33)])
+def test_packed_linear_first_and_later_products_agree(isa, n, fin, fout):
+    """A PackedLinear's first product reads the weights in place, later ones a kept packing: both
+    give the same bits, equal to the reference, forward and backward-data."""
+    from cnncore.functional._linear import PackedLinear, grad_input, linear_packed
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n, fin), dtype=np.float32)
+    w = rng.standard_normal((fout, fin), dtype=np.float32)
+    b = rng.standard_normal(fout, dtype=np.float32)
+    dy = rng.standard_normal((n, fout), dtype=np.float32)
+    p = PackedLinear(w)
+    y1, y2 = linear_packed(x, p, b), linear_packed(x, p, b)
+    d1, d2 = grad_input(dy, p), grad_input(dy, p)
+    assert p._forward is not None and p._transposed is not None  # the second calls packed
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(d1, d2)
+    assert_close(y1, x.astype(np.float64) @ w.T.astype(np.float64) + b, rtol=1e-4, atol=1e-4)
+    assert_close(d1, dy.astype(np.float64) @ w.astype(np.float64), rtol=1e-4, atol=1e-4)

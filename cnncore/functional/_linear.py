@@ -1,6 +1,8 @@
 """Linear layers on the packed GEMM (csrc/ops/gemm.c): forward y = x W^T + b, backward-data
 dx = dy W and backward-weights dW = dy^T x are each one GEMM; the weight operand of the first two
-is packed once per weight version (PackedLinear), the other operands per call inside the GEMM."""
+is read in place by the first product of a weight version (the GEMM packs each block of it as it
+goes: a training step uses each version once) and packed once for the products after it (inference
+reuses a version), the other operands per call inside the GEMM."""
 import numpy as np
 
 from .. import _kernels
@@ -11,10 +13,13 @@ __all__ = ["linear", "linear_backward", "PackedLinear", "linear_packed", "linear
 
 
 class PackedLinear:
-    """Linear weights (out_features, in_features) packed for the GEMM: W^T for the forward and
-    (built on first use) W for backward-data. A packing belongs to the ISA level's micro-kernel
-    (its panel width); after a level change it is built again. Build a new PackedLinear whenever
-    the weights change."""
+    """Linear weights (out_features, in_features) for the GEMM: W^T for the forward, W for
+    backward-data. Each product's first call reads the weights in place; from its second call on,
+    they are packed (once, kept) for it: packing ahead costs a pass over the weights to memory and
+    back, which a training step, using each weight version once, does not win back (a 25088 x 4096
+    weight at batch 16: the packing took longer than the multiply-adds). A packing belongs to the
+    ISA level's micro-kernel (its panel width); after a level change it is built again. Build a
+    new PackedLinear whenever the weights change."""
 
     def __init__(self, weight):
         w = as_float32(weight, "weight", 2, "(out_features, in_features)")
@@ -26,7 +31,7 @@ class PackedLinear:
         self.weight = w
         self.out_features, self.in_features = w.shape
         self._forward = self._transposed = None
-        self.forward_packing
+        self._calls = {True: 0, False: 0}  # products run so far: x W^T (True), dy W (False)
 
     @property
     def forward_packing(self):
@@ -39,6 +44,15 @@ class PackedLinear:
         """B = W (out_features x in_features) in panels, for backward-data."""
         self._transposed = _current(self._transposed, self.weight, False)
         return self._transposed
+
+
+    def product(self, a, transposed, bias=None):
+        """a @ W.T + bias (transposed) or a @ W, for a C-contiguous float32 2-d a."""
+        if self._calls[transposed]:
+            packing = self.forward_packing if transposed else self.transposed_packing
+            return _kernels.gemm_packed(a, False, packing, bias)
+        self._calls[transposed] += 1
+        return _kernels.gemm(a, False, self.weight, transposed, bias)
 
 
 def _current(packing, w, trans):
@@ -66,14 +80,14 @@ def linear_packed(x, packed, bias=None):
     bias = _as_bias(bias, packed.out_features)
     if x.shape[0] == 0:
         return np.zeros((0, packed.out_features), dtype=np.float32)
-    return _kernels.gemm_packed(x, False, packed.forward_packing, bias)
+    return packed.product(x, True, bias)
 
 
 def grad_input(dy, packed):
     """dx = dy @ W for a C-contiguous float32 (N, out_features) dy (N may be 0)."""
     if dy.shape[0] == 0:
         return np.zeros((0, packed.in_features), dtype=np.float32)
-    return _kernels.gemm_packed(dy, False, packed.transposed_packing)
+    return packed.product(dy, False)
 
 
 def grad_weight(dy, x):

@@ -79,35 +79,50 @@ int cnn_gemm(int64_t m, int64_t n, int64_t k, cnn_gemm_operand a, cnn_gemm_opera
         return CNN_OK;
     }
     const int64_t mp = (m + mr - 1) / mr, np = (n + nr - 1) / nr, tiles = mp * np;
+    const int nthreads = cnn_threads_for_work(tiles, 2.0 * m * n * k);
+    /* Without a packed B, each thread packs one K block of one B panel at a time (KC x NR floats,
+     * in L1) right before the tiles that use it: no pass over the whole of B to memory and back,
+     * which for a large weight read by few rows (a 25088 x 4096 Linear at batch 16) cost more
+     * than the multiply-adds. The arithmetic is the same as with B packed ahead. */
     float* pa = cnn_alloc((size_t)(mp * mr * k), sizeof(float));
-    float* pb = packed_b ? NULL : cnn_alloc((size_t)(np * nr * k), sizeof(float));
+    float* pb = packed_b ? NULL : cnn_alloc((size_t)nthreads * CNN_GEMM_KC * nr, sizeof(float));
     if (!pa || (!packed_b && !pb)) {
         cnn_free(pa);
         cnn_free(pb);
         return CNN_ENOMEM;
     }
-    const float* bp = packed_b ? packed_b : pb;
-#pragma omp parallel num_threads(cnn_threads_for_work(tiles, 2.0 * m * n * k))
+    const cnn_gemm_operand bt = {b.p, b.cs, b.rs}; /* B's columns as rows */
+#pragma omp parallel num_threads(nthreads)
     {
 #pragma omp for schedule(static)
         for (int64_t p = 0; p < mp; p++) pack_a(m, k, mr, a, p, pa);
-        if (!packed_b) {
-#pragma omp for schedule(static)
-            for (int64_t p = 0; p < np; p++) pack_b(k, n, nr, b, p, pb);
-        }
-        int64_t t0 = 0, t1 = tiles;
+        int64_t t0 = 0, t1 = tiles, tid = 0;
 #ifdef _OPENMP
-        const int64_t tid = omp_get_thread_num(), nt = omp_get_num_threads();
+        const int64_t nt = omp_get_num_threads();
+        tid = omp_get_thread_num();
         t0 = tiles * tid / nt;
         t1 = tiles * (tid + 1) / nt;
 #endif
+        float* block = pb ? pb + tid * CNN_GEMM_KC * nr : NULL;
         for (int64_t s0 = 0; s0 < k; s0 += CNN_GEMM_KC) {
             const int64_t kc = cnn_min64(CNN_GEMM_KC, k - s0);
+            int64_t have = -1; /* the B panel whose block `block` holds */
             for (int64_t t = t0; t < t1; t++) {
                 const int64_t jp = t / mp, ip = t % mp, i0 = ip * mr, j0 = jp * nr;
-                kern.run((size_t)kc, pa + ip * mr * k + s0 * mr, bp + jp * nr * k + s0 * nr,
-                         c + i0 * ldc + j0, (size_t)ldc, (size_t)cnn_min64(mr, m - i0),
-                         (size_t)cnn_min64(nr, n - j0), s0 > 0, bias && s0 == 0 ? bias + j0 : NULL);
+                const float* bk;
+                if (packed_b) {
+                    bk = packed_b + jp * nr * k + s0 * nr;
+                } else {
+                    if (jp != have) {
+                        const cnn_gemm_operand v = {bt.p + s0 * bt.cs, bt.rs, bt.cs};
+                        pack_panel(kc, j0, cnn_min64(nr, n - j0), nr, v, block);
+                        have = jp;
+                    }
+                    bk = block;
+                }
+                kern.run((size_t)kc, pa + ip * mr * k + s0 * mr, bk, c + i0 * ldc + j0, (size_t)ldc,
+                         (size_t)cnn_min64(mr, m - i0), (size_t)cnn_min64(nr, n - j0), s0 > 0,
+                         bias && s0 == 0 ? bias + j0 : NULL);
             }
         }
     }
